@@ -1,0 +1,1 @@
+"""Pure analysis maths: inequality indices, life tables, health economics and uncertainty intervals."""

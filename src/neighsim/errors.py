@@ -1,0 +1,16 @@
+"""User-facing errors: the CLI prints these as one clear line, never a traceback."""
+
+from __future__ import annotations
+
+
+class NeighsimError(Exception):
+    """An error caused by the user's input (files, values, options), explained in plain words."""
+
+
+class ConfigError(NeighsimError):
+    """A configuration, parameter or scenario file is missing, malformed or holds a bad value."""
+
+    def __init__(self, file: str, field: str | None, message: str):
+        self.file, self.field, self.message = str(file), field, message
+        where = f"{self.file}" + (f", field '{field}'" if field else "")
+        super().__init__(f"{where}: {message}")

@@ -1,0 +1,1 @@
+"""Monthly processes of the step plan; each computes hazards and draws events with its own stream."""

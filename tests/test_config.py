@@ -1,0 +1,103 @@
+"""Configuration and parameter files: bad input gives one clear error naming the file and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from neighsim.cli import main
+from neighsim.config import load_config
+from neighsim.errors import ConfigError
+from neighsim.parameters import load_parameters
+
+
+def write(tmp_path: Path, text: str, name: str = "ics.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_default_config_is_valid():
+    cfg = load_config()
+    assert cfg.time.months == 60
+    assert cfg.population.start_date.isoformat() == "2026-04-01"
+    assert cfg.parameters_dir().is_dir()
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "words"),
+    [
+        ("population:\n  scale: 2\n", "population.scale", "less than or equal"),
+        ("population:\n  scael: 0.5\n", "population.scael", "unknown key"),
+        ("bogus: 1\n", "bogus", "unknown key"),
+        ("time:\n  months: many\n", "time.months", "integer"),
+        ("population:\n  local_authorities: [Atlantis]\n", "population.local_authorities", "Atlantis"),
+        ("geography:\n  neighbourhood_min: 90000\n", "geography", "neighbourhood_min <"),
+    ],
+)
+def test_bad_values_name_file_and_field(tmp_path, text, field, words):
+    p = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(p)
+    assert err.value.file == str(p)
+    assert err.value.field == field
+    assert words in str(err.value)
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(write(tmp_path, "population: [unclosed\n"))
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(write(tmp_path, "- a\n- b\n"))
+
+
+def test_cli_reports_one_line_without_traceback(tmp_path, capsys):
+    p = write(tmp_path, "population:\n  scale: -1\n")
+    assert main(["population", "--config", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
+    assert str(p) in err and "population.scale" in err
+
+
+def test_every_parameter_has_value_source_and_confidence():
+    params = load_parameters(load_config().parameters_dir())
+    assert len(params) > 40
+    for row in params.table():
+        assert row["source"].strip(), row["parameter"]
+        assert row["confidence"] in {"V", "M", "D", "A"}
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("x:\n  value: 1\n  confidence: V\n", "x.source"),
+        ("x:\n  value: abc\n  source: s\n  confidence: V\n", "x.value"),
+        ("x:\n  value: 1\n  source: s\n  confidence: Z\n", "x.confidence"),
+        ("x:\n  value: 1\n  source: s\n  confidence: V\n  dist: {type: lognormal}\n", "x.dist"),
+        ("x:\n  value: 1\n  source: s\n  confidence: V\n  colour: red\n", "x.colour"),
+    ],
+)
+def test_bad_parameter_files(tmp_path, text, field):
+    write(tmp_path, text, "group.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_parameters(tmp_path)
+    assert err.value.field == field
+    assert "group.yaml" in err.value.file
+
+
+def test_parameter_draws_are_reproducible_and_respect_distributions():
+    import numpy as np
+
+    params = load_parameters(load_config().parameters_dir())
+    a = params.draw(np.random.default_rng(1)).values()
+    b = params.draw(np.random.default_rng(1)).values()
+    assert a == b
+    c = params.draw(np.random.default_rng(2)).values()
+    assert a != c
+    spec = params.spec("conditions.deprivation_age_shift")  # uniform(10, 15)
+    draws = [spec.draw(np.random.default_rng(i)).value for i in range(200)]
+    assert 10 <= min(draws) and max(draws) <= 15
