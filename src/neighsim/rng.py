@@ -22,7 +22,7 @@ _M2 = 0x94D049BB133111EB
 _U64_GAMMA = np.uint64(GAMMA)
 _U64_M1 = np.uint64(_M1)
 _U64_M2 = np.uint64(_M2)
-_TO_UNIT = 2.0**-53
+_ONE_BITS = np.uint64(0x3FF0000000000000)
 
 
 def _mix(z: int) -> int:
@@ -70,8 +70,12 @@ class Streams:
         z *= _U64_GAMMA
         z += np.uint64(self.key(stream, step))
         _mix_array(z)
-        z >>= np.uint64(11)
-        return z.astype(np.float64) * _TO_UNIT
+        # top 52 bits as the mantissa of a double in [1, 2): cheaper than an int -> float conversion
+        z >>= np.uint64(12)
+        z |= _ONE_BITS
+        u = z.view(np.float64)
+        u -= 1.0
+        return u
 
     def uniform_scalar(self, stream: str, step: int, index: int) -> float:
         return float(self.uniform(stream, step, np.array([index], dtype=np.uint64))[0])

@@ -124,7 +124,10 @@ class Cohort:
         def get(c: str) -> np.ndarray:
             a = self._arrays[c][: self.n]
             return a if rows is None else a[rows]
-        return sum(get(c).astype(np.int8) for c in CONDITIONS) + get("other_ltcs")
+        out = get("other_ltcs").astype(np.int8)
+        for c in CONDITIONS:
+            out += get(c)
+        return out
 
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self._arrays.values())

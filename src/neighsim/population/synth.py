@@ -282,7 +282,7 @@ def _assign_frailty(c: Cohort, p: ParameterSet, s: Streams, ids, agef, dec) -> N
     frail = (s.uniform("synth.frailty", 0, ids) < np.where(prev > 0, expit(lo), 0.0))
     # Severity among the frail: shares at 65+, leaning severe with age and conditions.
     sev = p["frailty.severity_among_frail"]
-    tilt = 0.04 * np.clip(agef - 75, -25, 20) + 0.35 * (nltc - 1.5)
+    tilt = 0.02 * np.clip(agef - 75, -25, 20) + 0.08 * (nltc - 1.5)
     cum_mild = expit(logit(sev[0]) - tilt)
     cum_mod = expit(logit(sev[0] + sev[1]) - tilt)
     u = s.uniform("synth.frailty.severity", 0, ids)

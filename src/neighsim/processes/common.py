@@ -29,7 +29,19 @@ def annual_to_monthly(p: np.ndarray | float) -> np.ndarray:
 
 
 def rate_to_prob(rate: np.ndarray, dt_years: float = 1.0 / 12.0) -> np.ndarray:
-    return -np.expm1(-np.asarray(rate) * dt_years)
+    """1 - exp(-rate*dt). A third-order series where rate*dt < 0.1 (error < 5e-6 of p), exact elsewhere:
+    expm1 over 1.2 million residents costs more than the rest of a process."""
+    x = np.asarray(rate, dtype=np.float64) * dt_years
+    p = x * (1.0 - x * (0.5 - x * (1.0 / 6.0)))
+    big = np.flatnonzero(x > 0.1)
+    if len(big):
+        p[big] = -np.expm1(-x[big])
+    return p
+
+
+def flag(mask: np.ndarray, rr: float) -> np.ndarray:
+    """Rate ratio rr where mask holds, else 1 (faster than np.where on large arrays)."""
+    return 1.0 + (rr - 1.0) * mask
 
 
 def prob_to_rate(p: np.ndarray | float) -> np.ndarray:

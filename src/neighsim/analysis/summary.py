@@ -1,0 +1,158 @@
+"""From task counts to the tidy summary: periods, areas, strata, outcomes, paired differences, intervals.
+
+summary.csv has one row per scenario x outcome x period x level x area x stratum x measure with
+mean, lower and upper (2.5th and 97.5th percentiles across replicates and parameter draws). The
+schema is documented in docs/outputs.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from ..model import add_months, financial_year
+from ..population.geography import ICS_NAME, Geography
+from ..recorder import AGE_BAND_NAMES, SEX_LABELS
+
+SNAPSHOT_MEASURES_PREFIX = ("population", "smokers", "prevalent_", "diagnosed_prevalent_", "multimorbid",
+                            "frailty_mild", "frailty_moderate", "frailty_severe", "fuel_poor_residents")
+ADMISSION_CAUSES = ("respiratory", "cardiovascular", "falls", "other")
+FIVE_YEARS = "2026-2031"
+KEYS = ["scenario", "replicate", "param_draw"]
+
+
+def is_snapshot(measure: str) -> bool:
+    return measure != "population_start" and measure.startswith(SNAPSHOT_MEASURES_PREFIX)
+
+
+def period_labels(months: int, start: dt.date) -> tuple[np.ndarray, str]:
+    labels = np.array([financial_year(add_months(start, m)) for m in range(months)])
+    first, last = labels[0], labels[-1]
+    whole = FIVE_YEARS if (first, last) == ("2026/27", "2030/31") else f"{first[:4]}-{int(last[:4]) + 1}"
+    return labels, whole
+
+
+def to_periods(counts: pd.DataFrame, months: int, start: dt.date, los: np.ndarray | None = None) -> pd.DataFrame:
+    """Counts by financial year and the whole horizon, with derived outcomes (all admissions, bed days,
+    person-years). Events are summed; snapshots are taken at the period's last recorded month."""
+    labels, whole = period_labels(months, start)
+    dims = KEYS + ["neighbourhood", "imd_decile", "sex", "age_band"]
+    df = counts.copy()
+    df["period"] = labels[df["month"].to_numpy()]
+    snap = df["measure"].map(is_snapshot)
+    ev = df[~snap]
+    ev_fy = ev.groupby(dims + ["period", "measure"], observed=True)["value"].sum().reset_index()
+    ev_all = ev.groupby(dims + ["measure"], observed=True)["value"].sum().reset_index().assign(period=whole)
+    sn = df[snap]
+    last = sn.groupby(KEYS + ["period"])["month"].transform("max")
+    sn_fy = sn[sn["month"] == last].drop(columns="month")
+    final = sn["month"].max() if len(sn) else 0
+    sn_all = sn[sn["month"] == final].drop(columns="month").assign(period=whole)
+    out = pd.concat([ev_fy, ev_all, sn_fy, sn_all], ignore_index=True)
+    # derived outcomes
+    wide_keys = dims + ["period"]
+    adm = out[out["measure"].isin([f"admissions_{c}" for c in ADMISSION_CAUSES])]
+    extra = [adm.groupby(wide_keys, observed=True)["value"].sum().reset_index().assign(measure="emergency_admissions")]
+    if los is not None:
+        w = adm["measure"].map({f"admissions_{c}": los[i] for i, c in
+                                enumerate(("respiratory", "cardiovascular", "other", "falls"))})
+        extra.append(adm.assign(value=adm["value"] * w).groupby(wide_keys, observed=True)["value"].sum()
+                     .reset_index().assign(measure="bed_days"))
+    pm = out[out["measure"] == "person_months"]
+    extra.append(pm.assign(value=pm["value"] / 12.0, measure="person_years"))
+    out = pd.concat([out[out["measure"] != "person_months"]] + extra, ignore_index=True)
+    return out.rename(columns={"measure": "outcome"})
+
+
+def _areas(geo: Geography) -> tuple[dict[int, str], dict[int, str]]:
+    nb = geo.neighbourhoods
+    return dict(zip(nb["id"], nb["locality"], strict=True)), dict(zip(nb["id"], nb["place"], strict=True))
+
+
+STRATA_ALL_LEVELS = ("all", "core20", "imd_quintile")
+STRATA_TOP_LEVELS = ("all", "sex", "imd_decile", "imd_quintile", "age_band", "core20")
+
+
+def _stratum_values(df: pd.DataFrame, dim: str) -> pd.Series:
+    if dim == "all":
+        return pd.Series("all", index=df.index)
+    if dim == "sex":
+        return "sex=" + df["sex"].map(dict(enumerate(SEX_LABELS)))
+    if dim == "imd_decile":
+        return "imd_decile=" + df["imd_decile"].astype(str)
+    if dim == "imd_quintile":
+        return "imd_quintile=" + ((df["imd_decile"] + 1) // 2).astype(str)
+    if dim == "age_band":
+        return "age_band=" + df["age_band"].map(dict(enumerate(AGE_BAND_NAMES)))
+    if dim == "core20":
+        return "core20=" + np.where(df["imd_decile"] <= 2, "yes", "no")
+    raise ValueError(dim)
+
+
+def by_area_and_stratum(periods: pd.DataFrame, geo: Geography) -> pd.DataFrame:
+    """Sum period counts to every level (ics, place, locality, neighbourhood) and stratum."""
+    loc, place = _areas(geo)
+    nbname = dict(zip(geo.neighbourhoods["id"], geo.neighbourhoods["name"], strict=True))
+    base = KEYS + ["period", "outcome"]
+    frames = []
+    levels = {
+        "ics": pd.Series(ICS_NAME, index=periods.index),
+        "place": periods["neighbourhood"].map(place),
+        "locality": periods["neighbourhood"].map(loc),
+        "neighbourhood": periods["neighbourhood"].map(nbname),
+    }
+    for level, area in levels.items():
+        dims = STRATA_TOP_LEVELS if level in ("ics", "place") else STRATA_ALL_LEVELS
+        for dim in dims:
+            g = periods.assign(level=level, area=area, stratum=_stratum_values(periods, dim))
+            frames.append(g.groupby(base + ["level", "area", "stratum"], observed=True)["value"].sum().reset_index())
+    return pd.concat(frames, ignore_index=True)
+
+
+def add_rates(df: pd.DataFrame) -> pd.DataFrame:
+    """Rates per 1,000 person-years for admissions and deaths (ratio of sums, per replicate)."""
+    keys = KEYS + ["period", "level", "area", "stratum"]
+    py = df[df["outcome"] == "person_years"].set_index(keys)["value"]
+    out = [df]
+    for name in ("emergency_admissions", "deaths", "admissions_falls", "hip_fractures"):
+        num = df[df["outcome"] == name].set_index(keys)["value"]
+        rate = (num / py.reindex(num.index) * 1000.0).dropna()
+        out.append(rate.reset_index().assign(outcome=f"{name}_per_1000"))
+    return pd.concat(out, ignore_index=True)
+
+
+def summarise_replicates(df: pd.DataFrame, comparator: str = "baseline") -> pd.DataFrame:
+    """mean, lower, upper across replicates and draws: scenario values, and paired differences from
+    the comparator (same replicate and draw) with percentage change."""
+    keys = ["period", "level", "area", "stratum", "outcome"]
+
+    def summ(g: pd.DataFrame, measure: str) -> pd.DataFrame:
+        grouped = g.groupby(["scenario"] + keys, observed=True)["value"]
+        res = grouped.agg(mean="mean", lower=lambda x: np.quantile(x, 0.025),
+                          upper=lambda x: np.quantile(x, 0.975), n="count").reset_index()
+        return res.assign(measure=measure)
+
+    out = [summ(df, "value")]
+    scenarios = [s for s in df["scenario"].unique() if s != comparator]
+    if scenarios and comparator in set(df["scenario"]):
+        comp = df[df["scenario"] == comparator].drop(columns="scenario")
+        alt = df[df["scenario"] != comparator]
+        m = alt.merge(comp, on=["replicate", "param_draw"] + keys, suffixes=("", "_comp"), how="left")
+        m["value_comp"] = m["value_comp"].fillna(0.0)
+        diff = m.assign(value=m["value"] - m["value_comp"])
+        out.append(summ(diff, "difference"))
+        pct = m.groupby(["scenario"] + keys, observed=True)[["value", "value_comp"]].mean()
+        pc = (100.0 * (pct["value"] - pct["value_comp"]) / pct["value_comp"].replace(0, np.nan)).rename("mean")
+        pc = pc.reset_index().assign(measure="percent_change")
+        d = out[-1].set_index(["scenario"] + keys)
+        comp_mean = pct["value_comp"].replace(0, np.nan)
+        pc["lower"] = (100.0 * d["lower"] / comp_mean).reindex(pd.MultiIndex.from_frame(pc[["scenario"] + keys])).to_numpy()
+        pc["upper"] = (100.0 * d["upper"] / comp_mean).reindex(pd.MultiIndex.from_frame(pc[["scenario"] + keys])).to_numpy()
+        pc["n"] = d["n"].reindex(pd.MultiIndex.from_frame(pc[["scenario"] + keys])).to_numpy()
+        out.append(pc)
+    res = pd.concat(out, ignore_index=True)
+    cols = ["scenario", "outcome", "period", "level", "area", "stratum", "measure", "mean", "lower", "upper", "n"]
+    return res[cols].sort_values(["scenario", "outcome", "period", "level", "area", "stratum", "measure"],
+                                 kind="stable").reset_index(drop=True)

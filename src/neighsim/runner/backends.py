@@ -1,0 +1,76 @@
+"""Backends decide only where tasks run: in this process, or on Ray (local or an existing cluster).
+
+Results are identical whatever the backend or number of workers, because every random number is a
+pure function of (seed, replicate, stream, step, resident id) and tasks share nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+
+from ..config import ICSConfig
+from ..errors import NeighsimError
+from .tasks import Task, TaskResult, run_task
+
+
+def run_serial(cfg: ICSConfig, tasks: Iterable[Task], scenarios: dict) -> Iterator[TaskResult]:
+    for task in tasks:
+        yield run_task(cfg, task, scenarios.get(task.scenario))
+
+
+def _ray_task(cfg_json: str, task: Task, scenario) -> TaskResult:
+    from ..config import ICSConfig
+
+    return run_task(ICSConfig.model_validate_json(cfg_json), task, scenario)
+
+
+def run_ray(cfg: ICSConfig, tasks: list[Task], scenarios: dict, address: str | None = None,
+            workers: int | None = None, max_retries: int = 2,
+            on_error: Callable[[Task, BaseException], None] | None = None) -> Iterator[TaskResult]:
+    """Run tasks on Ray with a bounded number in flight; yields results as they finish."""
+    try:
+        import ray
+    except ImportError as exc:  # pragma: no cover - ray is a dependency
+        raise NeighsimError("the ray backend needs the 'ray' package (pip install ray)") from exc
+    started_here = False
+    if not ray.is_initialized():
+        kwargs = {"include_dashboard": False, "log_to_driver": False, "ignore_reinit_error": True}
+        if address:
+            kwargs["address"] = address
+        else:
+            kwargs["num_cpus"] = workers or os.cpu_count() or 1
+        # workers import neighsim from the same source tree as the driver
+        src = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+        env = {"PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+        kwargs["runtime_env"] = {"env_vars": env}
+        try:
+            ray.init(**kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise NeighsimError(f"cannot connect to the Ray cluster at {address or 'local'}: {exc}") from None
+        started_here = True
+    try:
+        remote = ray.remote(max_retries=max_retries, num_cpus=1)(_ray_task)
+        cfg_ref = ray.put(cfg.model_dump_json())
+        scen_refs = {name: ray.put(s) for name, s in scenarios.items()}
+        capacity = int(ray.cluster_resources().get("CPU", 1))
+        max_in_flight = max(2, 2 * capacity)
+        pending: dict = {}
+        queue = list(tasks)
+        while queue or pending:
+            while queue and len(pending) < max_in_flight:
+                task = queue.pop(0)
+                ref = remote.remote(cfg_ref, task, scen_refs.get(task.scenario))
+                pending[ref] = task
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                task = pending.pop(ref)
+                try:
+                    yield ray.get(ref)
+                except Exception as exc:  # a task that failed after its retries
+                    if on_error is None:
+                        raise NeighsimError(f"task {task.key} failed after {max_retries} retries: {exc}") from None
+                    on_error(task, exc)
+    finally:
+        if started_here:
+            ray.shutdown()

@@ -1,0 +1,152 @@
+"""Orchestration: the list of tasks, the manifest, progress, streaming to disk, the summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..config import ICSConfig
+from ..errors import NeighsimError
+from ..parameters import load_parameters
+from ..population.geography import build_geography
+from .backends import run_ray, run_serial
+from .store import ResultStore
+from .tasks import Task, get_population
+
+
+def git_commit() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": sys.version.split()[0], "neighsim": __version__, "platform": platform.platform()}
+    for pkg in ("numpy", "pandas", "mesa", "ray", "pyarrow", "networkx", "scipy"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def make_tasks(scenarios: list[str], replicates: int, neighbourhoods: list[int], draws: bool,
+               chunk: int | None = None) -> list[Task]:
+    """scenario x replicate x neighbourhood chunk. With draws, replicate r uses parameter draw r (the
+    same draw for every scenario and neighbourhood of that replicate)."""
+    chunk = chunk or len(neighbourhoods)
+    groups = [tuple(neighbourhoods[i:i + chunk]) for i in range(0, len(neighbourhoods), chunk)]
+    return [Task(s, r, g, r if draws else -1) for r in range(replicates) for s in scenarios for g in groups]
+
+
+def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any] | None = None,
+                   replicates: int = 1, neighbourhoods: list[int] | None = None, backend: str = "serial",
+                   address: str | None = None, workers: int | None = None, resume: bool = False,
+                   psa: bool = False, chunk: int | None = None, progress: bool = True,
+                   name: str = "run", comparator: str = "baseline") -> dict[str, Any]:
+    """Run every task (skipping finished ones with resume), stream results to disk, write the summary."""
+    t0 = time.perf_counter()
+    outdir = Path(out)
+    if outdir.exists() and any(outdir.glob("tasks/*.done.json")) and not resume:
+        raise NeighsimError(f"{outdir} already holds results: use --resume to continue it, or another --out")
+    store = ResultStore(outdir)
+    scenarios = dict(scenarios or {})
+    names = [comparator] + [s for s in scenarios if s != comparator]
+    pop = get_population(cfg)
+    all_nb = pop.geography.neighbourhood_ids()
+    if neighbourhoods:
+        bad = sorted(set(neighbourhoods) - set(all_nb))
+        if bad:
+            raise NeighsimError(f"unknown neighbourhood ids {bad}; known ids are {all_nb[0]}..{all_nb[-1]} "
+                                "(see `neighsim population`)")
+    nbs = sorted(set(neighbourhoods)) if neighbourhoods else all_nb
+    if backend == "ray" and chunk is None:
+        chunk = 1
+    tasks = make_tasks(names, replicates, nbs, psa, chunk)
+    manifest = {
+        "name": name, "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "config": cfg.model_dump(mode="json"), "seed": cfg.seed, "replicates": replicates, "psa": psa,
+        "scenarios": {k: (v.describe() if hasattr(v, "describe") else None) for k, v in scenarios.items()},
+        "comparator": comparator, "neighbourhoods": nbs, "backend": backend, "address": address,
+        "workers": workers, "tasks": len(tasks), "versions": versions(), "commit": git_commit(),
+        "command": " ".join(sys.argv), "population_build_seconds": round(pop.timings.get("total", 0.0), 2),
+    }
+    (outdir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    todo = [t for t in tasks if not (resume and store.done(t))]
+    skipped = len(tasks) - len(todo)
+    failures: list[str] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), initial=skipped, desc="tasks", unit="task", file=sys.stderr)
+    if backend == "serial":
+        results = run_serial(cfg, todo, scenarios)
+    elif backend == "ray":
+        results = run_ray(cfg, todo, scenarios, address=address, workers=workers,
+                          on_error=lambda task, exc: failures.append(f"{task.key}: {exc}"))
+    else:
+        raise NeighsimError(f"unknown backend {backend!r}; expected serial or ray")
+    task_seconds = 0.0
+    try:
+        for res in results:
+            store.write(res)
+            task_seconds += res.seconds
+            if bar:
+                bar.update(1)
+    finally:
+        if bar:
+            bar.close()
+    if failures:
+        raise NeighsimError(f"{len(failures)} task(s) failed (finished ones are saved; rerun with --resume): "
+                            + "; ".join(failures[:3]))
+    summary = write_summary(cfg, outdir, comparator)
+    manifest.update({"finished": dt.datetime.now().isoformat(timespec="seconds"),
+                     "seconds": round(time.perf_counter() - t0, 2), "task_seconds": round(task_seconds, 2),
+                     "tasks_resumed": skipped})
+    (outdir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return {"manifest": manifest, "summary": summary}
+
+
+def write_summary(cfg: ICSConfig, outdir: Path, comparator: str = "baseline") -> pd.DataFrame:
+    from ..analysis.life import life_expectancy_table
+    from ..analysis.summary import add_rates, by_area_and_stratum, period_labels, summarise_replicates, to_periods
+
+    store = ResultStore(outdir)
+    counts = store.load("counts")
+    lt = store.load("lifetable")
+    if counts.empty:
+        raise NeighsimError(f"{outdir}: no finished tasks to summarise")
+    params = load_parameters(cfg.parameters_dir())
+    pop = get_population(cfg)
+    geo = pop.geography
+    months = cfg.time.months
+    periods = to_periods(counts, months, cfg.time.start, np.asarray(params["admissions.length_of_stay"]))
+    tidy = add_rates(by_area_and_stratum(periods, geo))
+    _, whole = period_labels(months, cfg.time.start)
+    le = life_expectancy_table(lt, geo, whole)
+    if not le.empty:
+        tidy = pd.concat([tidy, le], ignore_index=True)
+    summary = summarise_replicates(tidy, comparator)
+    summary.to_csv(outdir / "summary.csv", index=False)
+    tidy.to_parquet(outdir / "replicates.parquet", index=False)
+    return summary
+
+
+__all__ = ["build_geography", "make_tasks", "run_experiment", "write_summary"]
