@@ -94,6 +94,18 @@ def test_same_seed_same_population_and_other_seed_differs(tamworth_config, tamwo
     assert not np.array_equal(other.cohort.smoking, tamworth.cohort.smoking)
 
 
+def test_restricted_build_equals_part_of_the_whole(tamworth):
+    """Tamworth built alone is Tamworth inside the whole ICS: same ids, states, households, ties."""
+    whole = build_population(load_config(population={"scale": 0.05}))
+    alone = build_population(load_config(population={"scale": 0.05, "local_authorities": ["Tamworth"]}))
+    nbs = alone.geography.neighbourhood_ids()
+    part = whole.subset(nbs)
+    for f in ("id", "age_months", "male", "smoking", "htn", "frailty", "household", "fuel_poor", "neighbourhood"):
+        assert np.array_equal(part.cohort[f], alone.cohort[f]), f
+    assert np.array_equal(part.network.indices, alone.network.indices)
+    assert nbs == [25, 26]  # ids as listed for the whole ICS
+
+
 def test_whole_ics_geography_sizes():
     cfg = load_config()
     raw = sources.read("population").set_index("lsoa11_code")["total_population"] * 1.03
@@ -110,14 +122,17 @@ def test_whole_ics_geography_sizes():
 
 
 def test_neighbourhood_file(tmp_path, tamworth_config):
-    lk = build_population(tamworth_config.with_overrides(population={"scale": 0.02})).geography.lsoas
+    lk = sources.read("lookup")  # a footprint file covers every LSOA of the ICS
     good = pd.DataFrame({"lsoa11_code": lk["lsoa11_code"],
-                         "neighbourhood": np.where(np.arange(len(lk)) % 2, "East", "West")})
+                         "neighbourhood": np.where(lk["lad19_name"] == "Tamworth",
+                                                   np.where(np.arange(len(lk)) % 2, "East", "West"), "Rest")})
     f = tmp_path / "nb.csv"
     good.to_csv(f, index=False)
     pop = build_population(tamworth_config.with_overrides(
         population={"scale": 0.02}, geography={"neighbourhood_file": str(f)}))
     assert set(pop.geography.neighbourhoods["name"]) == {"East", "West"}
+    good = good[lk["lad19_name"] == "Tamworth"].reset_index(drop=True).pipe(
+        lambda t: pd.concat([t, good[lk["lad19_name"] != "Tamworth"]], ignore_index=True))
     bad = pd.concat([good.iloc[2:], good.iloc[[2]],
                      pd.DataFrame({"lsoa11_code": ["E01999999"], "neighbourhood": ["X"]})])
     bad.to_csv(f, index=False)

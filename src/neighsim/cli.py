@@ -62,6 +62,95 @@ def cmd_population(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_enabled(args: argparse.Namespace) -> bool:
+    return not getattr(args, "quiet", False)
+
+
+@command("run")
+def cmd_run(args: argparse.Namespace) -> int:
+    from .runner.experiment import run_experiment
+    from .scenarios import load_scenarios
+
+    cfg = _config(args)
+    scenarios = load_scenarios(args.scenarios, cfg) if args.scenarios else {}
+    out = Path(args.out) if args.out else Path("out") / ("run-" + "-".join(scenarios) if scenarios else "baseline")
+    res = run_experiment(cfg, out, scenarios=scenarios, replicates=args.replicates,
+                         neighbourhoods=args.neighbourhoods, backend=args.backend, address=args.address,
+                         workers=args.workers, resume=args.resume, progress=_progress_enabled(args),
+                         name="run")
+    _print_headline(res["summary"], out)
+    return 0
+
+
+def _print_headline(summary, out: Path) -> None:
+    s = summary
+    sel = s[(s["level"] == "ics") & (s["stratum"] == "all") & (s["period"] == s["period"].max())
+            & (s["measure"] == "value")]
+    whole = sorted(p for p in s["period"].unique() if "-" in p and "/" not in p)
+    if whole:
+        sel = s[(s["level"] == "ics") & (s["stratum"] == "all") & (s["period"] == whole[0])]
+    print(f"Results in {out}/ (summary.csv, manifest.json, tasks/)")
+    for outcome in ("emergency_admissions", "emergency_admissions_per_1000", "deaths", "admissions_falls",
+                    "hip_fractures", "bed_days"):
+        rows = sel[sel["outcome"] == outcome]
+        for r in rows.itertuples():
+            label = f"{r.scenario} {r.measure}" if r.measure != "value" else r.scenario
+            print(f"  {outcome:<30} {label:<28} {r.mean:>14,.1f}  (95% interval {r.lower:,.1f} to {r.upper:,.1f})")
+
+
+@command("validate")
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import run_validation
+
+    cfg = _config(args)
+    df = run_validation(cfg, args.out, args.targets, progress=_progress_enabled(args))
+    n, k = len(df), int(df["pass"].sum())
+    for r in df.rename(columns={"pass": "ok"}).itertuples():
+        mark = "pass" if r.ok else "FAIL"
+        print(f"  {mark}  {r.target:<26} published {r.observed:>9.4g}  simulated {r.simulated:>9.4g}"
+              f"  (final year {r.simulated_final_year:.4g})")
+    print(f"{k} of {n} targets within tolerance ({k / n:.0%}). Written {args.out}/validation.csv and validation.png")
+    return 0
+
+
+@command("plan")
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .model import default_plan
+
+    print("Monthly step plan (fixed order; every month, April 2026 - March 2031):")
+    print("  0. begin (model): everybody ages one month; the month's strata, person-time and last month's")
+    print("     quitters (for household and social-tie spillover) are fixed")
+    print("  1. interventions.begin_step (model): invitations, uptake, capacity, state changes")
+    for i, proc in enumerate(default_plan(), start=2):
+        print(f"  {i}. {proc.name} ({proc.level}): {proc.description}")
+        if proc.streams:
+            print(f"       streams: {', '.join(proc.streams)}")
+        if proc.modifiers:
+            print(f"       hazard modifiers: {', '.join(proc.modifiers)}")
+    print(f"  {len(default_plan()) + 2}. end (model): interventions.end_step; prevalence snapshot each March")
+    try:
+        from .interventions import registry
+
+        names = registry.available()
+        print("\nRegistered interventions: " + (", ".join(names) if names else "(none)"))
+    except ImportError:
+        pass
+    return 0
+
+
+@command("bench")
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    res = run_bench(_config(args), per_agent_months=args.per_agent_months, progress=_progress_enabled(args))
+    if args.json:
+        print(json.dumps(res, indent=2))
+    else:
+        for k, v in res.items():
+            print(f"  {k:<32} {v}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neighsim",
@@ -77,6 +166,44 @@ def build_parser() -> argparse.ArgumentParser:
                                    "start date and print a summary (or JSON with --json).")
     _add_common(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+    p = sub.add_parser("run", help="run scenarios against the baseline and write an output folder",
+                       description="Project the residents month by month (April 2026 - March 2031) for the "
+                                   "baseline and any scenario files, with common random numbers, and write "
+                                   "manifest.json, tasks/*.parquet and summary.csv to --out.")
+    p.add_argument("scenarios", nargs="*", metavar="SCENARIO.yaml", help="scenario files (none: baseline only)")
+    _add_common(p)
+    p.add_argument("--replicates", type=int, default=1, help="replicates (default 1)")
+    p.add_argument("--neighbourhoods", type=int, nargs="+", metavar="ID",
+                   help="restrict to these neighbourhood ids (see `neighsim population`)")
+    p.add_argument("--backend", choices=["serial", "ray"], default="serial",
+                   help="where tasks run: this process (serial, default) or Ray")
+    p.add_argument("--address", default=None, help="an existing Ray cluster, e.g. 10.0.0.5:6379 (with --backend ray)")
+    p.add_argument("--workers", type=int, default=None, help="local Ray workers (default: all cores)")
+    p.add_argument("--out", default=None, help="output folder (default out/baseline or out/run-NAMES)")
+    p.add_argument("--resume", action="store_true", help="skip tasks already finished in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("validate", help="run the baseline and compare it with published figures",
+                       description="Run the baseline for the whole horizon and write validation.csv (target, "
+                                   "source, observed, simulated, tolerance, pass) and validation.png.")
+    _add_common(p)
+    p.add_argument("--out", default="out/validation", help="output folder (default out/validation)")
+    p.add_argument("--targets", default=None, help="targets file (default configs/targets.yaml)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sub.add_parser("plan", help="print the monthly step plan and the registered interventions",
+                   description="Print the fixed order of processes, their random streams and the hazard "
+                               "modifiers interventions can use.")
+
+    p = sub.add_parser("bench", help="measure speed and memory of the engine",
+                       description="Build the population, run 60 months in one process, and compare the "
+                                   "vectorised engine with the per-agent path on one neighbourhood.")
+    _add_common(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--per-agent-months", type=int, default=1,
+                   help="months the (slow) per-agent path runs for the speed-up ratio (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     for extra in EXTRA_PARSERS:
         extra(sub)

@@ -126,13 +126,8 @@ class NeighbourhoodModel(mesa.Model):
     def _lsoa_factors(self) -> None:
         lk = self.population.geography.lsoas
         p = self.params
-
-        def resid(col: str) -> np.ndarray:
-            lv = np.log(lk[col].astype(float))
-            return (lv - lv.groupby(lk["imd_decile"]).transform("mean")).to_numpy()
-
-        self.lsoa_illness = np.exp(p["conditions.cidr_exponent"] * resid("cidr"))
-        self.lsoa_acute = np.exp(p["admissions.acute_morbidity_exponent"] * resid("acute_morbidity"))
+        self.lsoa_illness = np.exp(p["conditions.cidr_exponent"] * lk["cidr_resid"].to_numpy())
+        self.lsoa_acute = np.exp(p["admissions.acute_morbidity_exponent"] * lk["acute_resid"].to_numpy())
 
     def _create_views(self, k: int | None) -> None:
         rows = np.flatnonzero(self.cohort.alive)

@@ -145,7 +145,21 @@ def build_geography(cfg: GeographyConfig, lsoa_pop: pd.Series, las: list[str],
         bad = lk.loc[lk[["imd_decile", "cidr"]].isna().any(axis=1), "lsoa11_code"].tolist()
         raise NeighsimError(f"bundled IMD data has no row for LSOAs {bad}")
     lk = lk.drop(columns=["pop"])
+    # LSOA health indicators relative to LSOAs of the same IMD decile (log ratio), over the whole ICS
+    for col, name in (("cidr", "cidr_resid"), ("acute_morbidity", "acute_resid")):
+        lv = np.log(lk[col].astype(float))
+        lk[name] = lv - lv.groupby(lk["imd_decile"]).transform("mean")
     return Geography(lsoas=lk, neighbourhoods=neighbourhoods, localities=localities, las=list(las))
+
+
+def restrict_geography(geo: Geography, las: list[str], keep: np.ndarray) -> Geography:
+    """The areas of some LAs, keeping the ids of the whole-ICS geography."""
+    las = [la for la in geo.las if la in las]
+    lk = geo.lsoas[keep].reset_index(drop=True).copy()
+    lk["la_id"] = lk["lad19_name"].map({la: i for i, la in enumerate(las)})
+    nbs = geo.neighbourhoods[geo.neighbourhoods["id"].isin(lk["neighbourhood"].unique())].reset_index(drop=True)
+    locs = geo.localities[geo.localities["id"].isin(lk["locality_id"].unique())].reset_index(drop=True)
+    return Geography(lsoas=lk, neighbourhoods=nbs, localities=locs, las=las)
 
 
 def read_neighbourhood_file(path: str | Path, lsoas: pd.Series, config_file: str) -> pd.Series:

@@ -22,10 +22,10 @@ def summarise_population(pop: Population, clustering_sample: int | None = None) 
     scale = pop.config.population.scale
     la_names = geo.las
     la_pop = np.bincount(c.la[alive], minlength=len(la_names))
-    loc_pop = np.bincount(c.locality[alive], minlength=len(geo.localities))
+    loc_pop = np.bincount(c.locality[alive], minlength=int(geo.localities["id"].max()) + 1)
     nb_ids = geo.neighbourhoods["id"].to_numpy()
-    nb_pop = np.bincount(c.neighbourhood[alive], minlength=len(nb_ids))
-    core20 = np.bincount(c.neighbourhood[alive & (c.imd_decile <= 2)], minlength=len(nb_ids))
+    nb_pop = np.bincount(c.neighbourhood[alive], minlength=int(nb_ids.max()) + 1)
+    core20 = np.bincount(c.neighbourhood[alive & (c.imd_decile <= 2)], minlength=int(nb_ids.max()) + 1)
     adults = alive & (age >= 18)
     old = alive & (age >= 65)
     frail = np.bincount(c.frailty[old], minlength=4) / max(int(old.sum()), 1)

@@ -35,7 +35,7 @@ from ..processes.common import (
 )
 from ..rng import Streams
 from . import sources
-from .geography import Geography, build_geography
+from .geography import Geography, build_geography, restrict_geography
 from .households import assign_lsoa
 from .network import Network, build_network
 from .projection import project, split_90plus, stochastic_round
@@ -104,11 +104,6 @@ def _female_share(las: pd.Series) -> np.ndarray:
     return share.loc[las.to_numpy()].to_numpy()[:, ages]
 
 
-def _decile_resid(values: pd.Series, decile: pd.Series) -> pd.Series:
-    lv = np.log(values)
-    return lv - lv.groupby(decile).transform("mean")
-
-
 def build_population(config: ICSConfig | None = None, params: ParameterSet | None = None,
                      progress: bool = False) -> Population:
     cfg = config or load_config()
@@ -119,8 +114,10 @@ def build_population(config: ICSConfig | None = None, params: ParameterSet | Non
     las = cfg.population.local_authorities or list(LOCAL_AUTHORITIES)
 
     # 1-2. Counts by LSOA x age x sex, carried forward.
+    # Everything up to the resident layout is done for all nine LAs, so that ids, neighbourhoods and
+    # draws do not depend on which LAs are asked for: Tamworth alone is Tamworth inside the ICS.
     raw = sources.read("population")
-    raw = raw[raw["lad19_name"].isin(las)].reset_index(drop=True)
+    raw = raw[raw["lad19_name"].isin(LOCAL_AUTHORITIES)].reset_index(drop=True)
     age_cols = [f"age_{a}" for a in range(90)] + ["age_90plus"]
     pop = split_90plus(raw[age_cols].to_numpy(float), p["demography.age90_decay"])
     imd = sources.read("imd").set_index("lsoa11_code")
@@ -132,10 +129,17 @@ def build_population(config: ICSConfig | None = None, params: ParameterSet | Non
     timings["project"] = time.perf_counter() - t0
 
     # 3. Geography on the full (unscaled) carried-forward population.
-    geo = build_geography(cfg.geography, lsoa_total, las, cfg.source or "configs/ics.yaml")
+    geo_all = build_geography(cfg.geography, lsoa_total, list(LOCAL_AUTHORITIES), cfg.source or "configs/ics.yaml")
+    lk_all = geo_all.lsoas
+    order = raw.reset_index().set_index("lsoa11_code").loc[lk_all["lsoa11_code"], "index"].to_numpy()
+    counts_all = stochastic_round(expected[order] * cfg.population.scale, streams.generator("synth.round"))
+    hh_all = stochastic_round(household_counts(lk_all) * cfg.population.scale, streams.generator("synth.households"))
+    res_offset = np.r_[0, np.cumsum(counts_all.sum(axis=(1, 2)))]
+    hh_offset = np.r_[0, np.cumsum(hh_all)]
+    keep = lk_all["lad19_name"].isin(las).to_numpy()
+    geo = restrict_geography(geo_all, las, keep)
     lk = geo.lsoas
-    order = raw.reset_index().set_index("lsoa11_code").loc[lk["lsoa11_code"], "index"].to_numpy()
-    counts = stochastic_round(expected[order] * cfg.population.scale, streams.generator("synth.round"))
+    counts = counts_all[keep]
     timings["geography"] = time.perf_counter() - t0
 
     # 4. Residents.
@@ -144,7 +148,8 @@ def build_population(config: ICSConfig | None = None, params: ParameterSet | Non
     lsoa_row, rem = np.divmod(cell, (MAX_AGE + 1) * 2)
     age, male = np.divmod(rem, 2)
     c = Cohort(n)
-    ids = np.arange(n, dtype=np.int64)
+    local = np.arange(n) - np.r_[0, np.cumsum(counts.sum(axis=(1, 2)))][lsoa_row]
+    ids = (res_offset[:-1][keep][lsoa_row] + local).astype(np.int64)
     c["id"] = ids
     c["lsoa"] = lsoa_row
     c["male"] = male.astype(bool)
@@ -156,30 +161,27 @@ def build_population(config: ICSConfig | None = None, params: ParameterSet | Non
     dec = c.imd_decile.astype(float)
     agef = c.age_months / 12.0
     _assign_smoking(c, p, streams, ids, agef, dec)
-    cidr_resid = _decile_resid(lk["cidr"], lk["imd_decile"]).to_numpy()[lsoa_row]
+    cidr_resid = lk["cidr_resid"].to_numpy()[lsoa_row]
     _assign_conditions(c, p, streams, ids, agef, dec, cidr_resid)
     _assign_frailty(c, p, streams, ids, agef, dec)
     timings["attributes"] = time.perf_counter() - t0
 
     # 5. Households and fuel poverty.
-    hh_counts = household_counts(lk) * cfg.population.scale
-    hh_counts = stochastic_round(hh_counts, streams.generator("synth.households"))
+    hh_counts = hh_all[keep]
+    hh_start = hh_offset[:-1][keep]
     u = np.stack([streams.uniform(f"synth.household.{k}", 0, ids) for k in range(4)], axis=1)
     household = np.empty(n, dtype=np.int64)
     starts = np.searchsorted(lsoa_row, np.arange(len(lk) + 1))
-    hh_lsoa = []
-    next_id = 0
+    household_lsoa = np.full(int(hh_offset[-1]) + 1, -1, dtype=np.int32)  # global household id -> LSOA row
     agey = agef
     for row in range(len(lk)):
         a, b = starts[row], starts[row + 1]
         if b == a:
             continue
-        local, H = assign_lsoa(agey[a:b], u[a:b], int(hh_counts[row]))
-        household[a:b] = local + next_id
-        hh_lsoa.append(np.full(H, row, dtype=np.int32))
-        next_id += H
+        local_hh, H = assign_lsoa(agey[a:b], u[a:b], int(hh_counts[row]))
+        household[a:b] = local_hh + hh_start[row]
+        household_lsoa[hh_start[row]: hh_start[row] + H] = row
     c["household"] = household
-    household_lsoa = np.concatenate(hh_lsoa) if hh_lsoa else np.empty(0, np.int32)
     household_fuel_poor = _assign_fuel_poverty(household_lsoa, lk, p, streams)
     c["fuel_poor"] = household_fuel_poor[household]
     timings["households"] = time.perf_counter() - t0
@@ -276,8 +278,11 @@ def _assign_frailty(c: Cohort, p: ParameterSet, s: Streams, ids, agef, dec) -> N
     band = np.searchsorted(FRAILTY_AGE_EDGES, agef, side="right")
     prev = p["frailty.any_frailty_by_age"][band]
     nltc = c.ltc_count().astype(float)
-    mean_ltc = np.bincount(band, weights=nltc, minlength=5) / np.maximum(np.bincount(band, minlength=5), 1)
-    lo = logit(prev) + np.log(p["frailty.ltc_or"]) * (nltc - mean_ltc[band])
+    # centre the condition odds ratio on the England-average count at this age (population-independent)
+    mids = p["conditions.age_midpoints"]
+    ref_ltc = sum(interp_age(agef, mids, p[f"conditions.prevalence_{k}"])
+                  for k in ("hypertension", "cvd", "copd", "diabetes")) + interp_age(agef, mids, p["conditions.other_ltc_mean"])
+    lo = logit(prev) + np.log(p["frailty.ltc_or"]) * (nltc - ref_ltc)
     lo += np.log(p["frailty.deprivation_or_decile1"]) * decile_position(dec)
     frail = (s.uniform("synth.frailty", 0, ids) < np.where(prev > 0, expit(lo), 0.0))
     # Severity among the frail: shares at 65+, leaning severe with age and conditions.
@@ -301,12 +306,14 @@ def _assign_fuel_poverty(household_lsoa: np.ndarray, lk: pd.DataFrame, p: Parame
     pct_in = lk["indoors_subdomain_rank"].to_numpy() / N_LSOA_RANKS
     pct_inc = lk["income_rank"].to_numpy() / N_LSOA_RANKS
     logw = -(p["housing.fuel_poverty_indoors_weight"] * pct_in + p["housing.fuel_poverty_income_weight"] * pct_inc)
-    w = np.exp(logw)[household_lsoa]
-    hid = np.arange(len(household_lsoa))
-    key = np.log(np.maximum(s.uniform("synth.fuel_poverty", 0, hid), 1e-300)) / w
-    la_of_hh = lk["lad19_name"].to_numpy()[household_lsoa]
+    built = np.flatnonzero(household_lsoa >= 0)
+    w = np.exp(logw)[household_lsoa[built]]
+    key = np.full(len(household_lsoa), -np.inf)
+    key[built] = np.log(np.maximum(s.uniform("synth.fuel_poverty", 0, built), 1e-300)) / w
+    la_of_hh = np.full(len(household_lsoa), "", dtype=object)
+    la_of_hh[built] = lk["lad19_name"].to_numpy()[household_lsoa[built]]
     out = np.zeros(len(household_lsoa), dtype=bool)
-    for la in np.unique(la_of_hh):
+    for la in np.unique(la_of_hh[built]):
         members = np.flatnonzero(la_of_hh == la)
         k = int(round(rate[la] * len(members)))
         out[members[np.argsort(-key[members], kind="stable")[:k]]] = True

@@ -126,7 +126,13 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
 
 def write_summary(cfg: ICSConfig, outdir: Path, comparator: str = "baseline") -> pd.DataFrame:
     from ..analysis.life import life_expectancy_table
-    from ..analysis.summary import add_rates, by_area_and_stratum, period_labels, summarise_replicates, to_periods
+    from ..analysis.summary import (
+        add_rates,
+        by_area_and_stratum,
+        period_labels,
+        summarise_replicates,
+        to_periods,
+    )
 
     store = ResultStore(outdir)
     counts = store.load("counts")
