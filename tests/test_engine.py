@@ -106,3 +106,10 @@ def test_validation_probe_and_life_expectancy(small_population):
     le = life_expectancy_table(lt, small_population.geography, "2026-2031")
     ics = le[(le["level"] == "ics") & (le["outcome"] == "life_expectancy") & (le["stratum"] == "sex=female")]
     assert 75 < float(ics["value"].iloc[0]) < 92
+
+
+def test_two_threads_identical_to_one(small_population):
+    one = NeighbourhoodModel(small_population, threads=1).run(12)
+    two = NeighbourhoodModel(small_population, threads=2).run(12)
+    assert two.threads == 2
+    assert one.cohort.equals(two.cohort) and one.counts().equals(two.counts())

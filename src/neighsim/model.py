@@ -10,6 +10,8 @@ in-migrants. Random numbers come from counter-based streams keyed on resident id
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +37,18 @@ from .processes.tables import asd_index
 from .recorder import Recorder
 from .rng import Streams
 
-SNAPSHOT_MONTH = 3  # prevalences are recorded at the end of March (financial year end)
+SNAPSHOT_MONTH = 3
+THREADS_MIN_RESIDENTS = 300_000  # below this, splitting a process over two threads costs more than it saves
+_SPLIT_POOL = None
+
+
+def _split_pool():
+    global _SPLIT_POOL
+    if _SPLIT_POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _SPLIT_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neighsim-split")
+    return _SPLIT_POOL  # prevalences are recorded at the end of March (financial year end)
 
 
 def default_plan() -> list[Process]:
@@ -81,7 +94,7 @@ class NeighbourhoodModel(mesa.Model):
 
     def __init__(self, population: Population, params: ParameterSet | None = None, *, replicate: int = 0,
                  interventions: Iterable[Any] = (), agents: str = "none", sample_size: int = 1000,
-                 months: int | None = None):
+                 months: int | None = None, threads: int | None = None):
         super().__init__(seed=population.config.seed)
         if agents not in ("none", "sample", "all"):
             raise NeighsimError(f"agents must be none, sample or all, not {agents!r}")
@@ -117,6 +130,11 @@ class NeighbourhoodModel(mesa.Model):
         for iv in self.interventions:
             iv.attach(self)
         self.ctx: StepContext | None = None
+        self._lock = threading.Lock()
+        if threads is None:
+            threads = int(os.environ.get("NEIGHSIM_THREADS", "2"))
+            threads = threads if self.cohort.n >= THREADS_MIN_RESIDENTS else 1
+        self.threads = max(1, min(int(threads), 2))
         self.agent_mode = agents
         self.resident_views: dict[int, Resident] = {}
         if agents != "none":
@@ -164,8 +182,11 @@ class NeighbourhoodModel(mesa.Model):
         self._listeners.setdefault(event, []).append(fn)
 
     def emit(self, event: str, rows: np.ndarray, **info: Any) -> None:
-        for fn in self._listeners.get(event, ()):
-            fn(self, rows, **info)
+        fns = self._listeners.get(event)
+        if fns:
+            with self._lock:
+                for fn in fns:
+                    fn(self, rows, **info)
 
     # --- random numbers, ids, recording ------------------------------------------------------------
     def draw(self, stream: str, rows: Rows) -> np.ndarray:
@@ -180,10 +201,14 @@ class NeighbourhoodModel(mesa.Model):
         return ids
 
     def record(self, measure: str, rows: np.ndarray, weights: np.ndarray | None = None) -> None:
-        self.recorder.add(measure, self.ctx.stratum[rows], weights)
+        strata = self.ctx.stratum[rows]
+        with self._lock:
+            self.recorder.add(measure, strata, weights)
 
     def record_lt(self, measure: str, rows: np.ndarray) -> None:
-        self.recorder.add_lt(measure, self.ctx.lt_stratum[rows])
+        strata = self.ctx.lt_stratum[rows]
+        with self._lock:
+            self.recorder.add_lt(measure, strata)
 
     def _extend_static(self) -> None:
         """Per-row constants (stratum base, sex x decile) for rows added since the last call."""
@@ -272,8 +297,9 @@ class NeighbourhoodModel(mesa.Model):
         self.recorder.add_lt("person_months", lt[live])
         if self.t == 0:
             self.recorder.add("population_start", stratum[live])
-        self.alive_by_neighbourhood = np.bincount(
-            self.recorder._nb_lookup[c.neighbourhood[live]], minlength=len(self.neighbourhoods))
+        # residents alive at the start of the month, per neighbourhood: read off the person-time just recorded
+        pm = self.recorder.data["person_months"][self.t]
+        self.alive_by_neighbourhood = pm.reshape(len(self.neighbourhoods), -1).sum(axis=1)
 
     def end_step(self) -> None:
         for iv in self.interventions:
@@ -325,8 +351,26 @@ class NeighbourhoodModel(mesa.Model):
                         self.step_resident(r, group)
             else:
                 for proc in group:
-                    proc.apply(self)
+                    if self.threads > 1:
+                        self._apply_split(proc)
+                    else:
+                        proc.apply(self)
             i = j
+
+    def _apply_split(self, proc: Process) -> None:
+        """Apply a resident-level process to two halves of its residents on two threads. Processes
+        touch only their own rows and draws are keyed on ids, so the result is the same as one call;
+        recording and event listeners are serialised by a lock."""
+        rows = proc.default_rows(self)
+        if isinstance(rows, slice):
+            n = rows.stop - (rows.start or 0)
+            mid = (rows.start or 0) + n // 2
+            parts = [slice(rows.start or 0, mid), slice(mid, rows.stop)]
+        else:
+            parts = [rows[: len(rows) // 2], rows[len(rows) // 2 :]]
+        fut = _split_pool().submit(proc.apply, self, parts[0])
+        proc.apply(self, parts[1])
+        fut.result()
 
     def step_resident(self, row: int, processes: list[Process] | None = None) -> None:
         """Take one resident through the resident-level processes (the per-agent path)."""

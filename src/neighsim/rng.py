@@ -12,6 +12,7 @@ own streams never moves anybody else's draws.
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import numpy as np
 
@@ -65,17 +66,22 @@ class Streams:
         return _mix(k + _mix((int(step) + 1) * GAMMA))
 
     def uniform(self, stream: str, step: int, ids: np.ndarray) -> np.ndarray:
-        """U[0,1) for each id: the same id always gets the same number in this (stream, step)."""
-        z = np.asarray(ids).astype(np.uint64, copy=True)
-        z *= _U64_GAMMA
-        z += np.uint64(self.key(stream, step))
-        _mix_array(z)
-        # top 52 bits as the mantissa of a double in [1, 2): cheaper than an int -> float conversion
-        z >>= np.uint64(12)
-        z |= _ONE_BITS
-        u = z.view(np.float64)
-        u -= 1.0
-        return u
+        """U[0,1) for each id: the same id always gets the same number in this (stream, step).
+
+        Large arrays are hashed in two halves on two threads (numpy releases the GIL); each element is
+        a pure function of its id, so the result is the same however the work is split."""
+        ids = np.asarray(ids)
+        key = self.key(stream, step)
+        if len(ids) >= _PARALLEL_MIN and threading.current_thread() is threading.main_thread():
+            half = len(ids) // 2
+            out = np.empty(len(ids), dtype=np.float64)
+            fut = _pool().submit(_hash_into, ids[:half], key, out[:half])
+            _hash_into(ids[half:], key, out[half:])
+            fut.result()
+            return out
+        out = np.empty(len(ids), dtype=np.float64)
+        _hash_into(ids, key, out)
+        return out
 
     def uniform_scalar(self, stream: str, step: int, index: int) -> float:
         return float(self.uniform(stream, step, np.array([index], dtype=np.uint64))[0])
@@ -89,6 +95,30 @@ class Streams:
     def generator(self, stream: str, step: int = 0) -> np.random.Generator:
         """A numpy Generator keyed on (seed, replicate, stream, step), for draws not tied to residents."""
         return np.random.Generator(np.random.Philox(key=self.key(stream, step)))
+
+
+_PARALLEL_MIN = 200_000
+_POOL = None
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neighsim-rng")
+    return _POOL
+
+
+def _hash_into(ids: np.ndarray, key: int, out: np.ndarray) -> None:
+    z = ids.astype(np.uint64, copy=True)
+    z *= _U64_GAMMA
+    z += np.uint64(key)
+    _mix_array(z)
+    z >>= np.uint64(12)
+    z |= _ONE_BITS
+    out[:] = z.view(np.float64)
+    out -= 1.0
 
 
 def poisson_from_uniform(lam: np.ndarray | float, u: np.ndarray) -> np.ndarray:

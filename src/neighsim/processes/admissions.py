@@ -46,7 +46,7 @@ class Admissions(Process):
         }
 
     def apply(self, model, rows: Rows | None = None) -> None:
-        rows = model.all_rows if rows is None else rows
+        rows = self.default_rows(model) if rows is None else rows
         c, p = model.cohort, model.params
         w = winter_curve(model.calendar_month)
         cold_rr = 1 + (p["admissions.cold_home_rr"] - 1) * max(w, 0.0)

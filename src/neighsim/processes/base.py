@@ -67,5 +67,9 @@ class Process:
     def prepare(self, model: NeighbourhoodModel) -> None:
         """Precompute lookup tables from the parameters (once per model)."""
 
+    def default_rows(self, model: NeighbourhoodModel) -> Rows:
+        """The residents the vectorised path hands this process (all, or those at risk)."""
+        return model.all_rows
+
     def apply(self, model: NeighbourhoodModel, rows: Rows | None = None) -> None:  # pragma: no cover
         raise NotImplementedError

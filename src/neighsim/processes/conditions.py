@@ -28,7 +28,7 @@ class ConditionOnset(Process):
         self.bounds["other"] = local
 
     def apply(self, model, rows: Rows | None = None) -> None:
-        rows = model.all_rows if rows is None else rows
+        rows = self.default_rows(model) if rows is None else rows
         c, p = model.cohort, model.params
         k_all = len(CONDITIONS) + 1
         slots, frac = slot_split(model.draw("conditions.onset", rows), k_all)
@@ -74,7 +74,7 @@ class Diagnosis(Process):
         self.monthly = -np.expm1(np.log1p(-annual) / 12.0)
 
     def apply(self, model, rows: Rows | None = None) -> None:
-        rows = model.all_rows if rows is None else rows
+        rows = self.default_rows(model) if rows is None else rows
         c = model.cohort
         alive = c.alive[rows]
         pending = [alive & c[cond][rows] & ~c[f"{cond}_dx"][rows] for cond in CONDITIONS]

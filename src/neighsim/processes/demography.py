@@ -27,7 +27,7 @@ class Emigration(Process):
     description = "residents leave the ICS at a flat gross rate (assumption)"
 
     def apply(self, model, rows: Rows | None = None) -> None:
-        rows = model.all_rows if rows is None else rows
+        rows = self.default_rows(model) if rows is None else rows
         c = model.cohort
         alive = c.alive[rows]
         p = model.params["demography.emigration_rate"] / 12.0
@@ -47,8 +47,11 @@ class Births(Process):
         self.asfr_month = np.zeros(121)
         self.asfr_month[15:45] = np.repeat(model.params["demography.asfr"], 5) / 12.0
 
+    def default_rows(self, model) -> Rows:
+        return model.ctx.rows_women
+
     def apply(self, model, rows: Rows | None = None) -> None:
-        rows = model.ctx.rows_women if rows is None else rows
+        rows = self.default_rows(model) if rows is None else rows
         c = model.cohort
         age = c.age_months[rows] // 12
         p = self.asfr_month[np.minimum(age, 120)]

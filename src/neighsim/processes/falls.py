@@ -26,8 +26,11 @@ class Falls(Process):
         self.base = np.where(ages >= 65, -np.log1p(-annual) / (REFERENCE_FRAILTY_65 @ rr), 0.0)
         self.frailty_rr = rr
 
+    def default_rows(self, model) -> Rows:
+        return model.ctx.rows_65plus
+
     def apply(self, model, rows: Rows | None = None) -> None:
-        rows = model.ctx.rows_65plus if rows is None else rows
+        rows = self.default_rows(model) if rows is None else rows
         c, p, t = model.cohort, model.params, model.t
         age = np.minimum(c.age_months[rows] // 12, 120)
         rate = self.base[age] * self.frailty_rr[c.frailty[rows]]

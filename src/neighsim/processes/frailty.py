@@ -28,16 +28,22 @@ class Frailty(Process):
         f = p["frailty.onset_female_rr"]
         self.sex = np.array([f**0.5, f**-0.5])  # female, male
         # reference number of conditions by age: centres the per-condition ratio
-        self.ref_ltc = np.clip((ages - 30) / 20.0, 0.5, 3.0)
+        ref_ltc = np.clip((ages - 30) / 20.0, 0.5, 3.0)
+        rr = p["frailty.ltc_progression_rr"]
+        self.ltc_pow = rr ** np.arange(16.0)  # table lookups instead of a power per resident
+        self.ref_pow = rr ** -ref_ltc
+
+    def default_rows(self, model) -> Rows:
+        return model.ctx.rows_50plus
 
     def apply(self, model, rows: Rows | None = None) -> None:
-        rows = model.ctx.rows_50plus if rows is None else rows
-        c, p = model.cohort, model.params
+        rows = self.default_rows(model) if rows is None else rows
+        c = model.cohort
         age = np.minimum(c.age_months[rows] // 12, 120)
         f = c.frailty[rows]
         eligible = c.alive[rows] & (age >= 50) & (f < 3)
         nltc = model.ctx.nltc[rows]
-        ltc = p["frailty.ltc_progression_rr"] ** (nltc - self.ref_ltc[age])
+        ltc = self.ltc_pow[nltc] * self.ref_pow[age]
         rate = np.where(f == 0, self.onset[age] * self.sex[c.male[rows].astype(np.int8)] *
                         self.decile[c.imd_decile[rows] - 1], self.step_rates[f])
         rate = rate * ltc * model.modifier("frailty.progression", rows)

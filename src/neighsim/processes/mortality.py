@@ -28,7 +28,7 @@ class Mortality(Process):
                                * np.prod(np.maximum(p["mortality.ltc_rr"], 1.0)) * self.frailty_hr.max())
 
     def apply(self, model, rows: Rows | None = None) -> None:
-        rows = model.all_rows if rows is None else rows
+        rows = self.default_rows(model) if rows is None else rows
         c, p, t = model.cohort, model.params, model.t
         u = model.draw("mortality", rows)
         # Exact thinning: only residents whose uniform falls under an upper bound of their death

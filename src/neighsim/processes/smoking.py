@@ -11,8 +11,8 @@ from .common import decile_rr, flag, rate_to_prob
 
 def quit_decay(quit_step: np.ndarray, t: int, halflife_years: float) -> np.ndarray:
     """Share of a quitter's excess risk remaining: halves every `halflife_years` since quitting."""
-    years = np.maximum(t - quit_step.astype(np.float64), 0.0) / 12.0
-    return 0.5 ** (years / halflife_years)
+    months = np.maximum(t - quit_step.astype(np.float32), 0.0)
+    return np.exp2(months * np.float32(-1.0 / (12.0 * halflife_years)))
 
 
 def smoking_multiplier(model, rows, rr_current: float, rr_ex_floor: float) -> np.ndarray:
@@ -38,10 +38,13 @@ class Smoking(Process):
         self.decile_uptake = smoking_decile_factor(np.arange(1, 11), p)
         self.decile_quit = decile_rr(np.arange(1, 11), p["smoking.quit_deprivation_rr_decile1"])
 
+    def default_rows(self, model) -> Rows:
+        return model.ctx.rows_smoking
+
     def apply(self, model, rows: Rows | None = None) -> None:
         c, p, t = model.cohort, model.params, model.t
         if rows is None:  # vectorised: only residents with a non-zero hazard this month
-            rows = model.ctx.rows_smoking
+            rows = self.default_rows(model)
         status = c.smoking[rows]
         age = np.minimum(c.age_months[rows] // 12, 120)
         dec = c.imd_decile[rows] - 1
