@@ -159,6 +159,10 @@ def test_network_statistics_agree_with_networkx(tamworth):
     rows = np.repeat(np.arange(net.n), net.degree())
     same = hh[rows] == hh[net.indices]
     assert same.sum() // 2 == net.household_edges
+    # ties outside the household exist (about mean_extra_ties per resident) and are age-assortative
+    assert net.other_edges > 1.5 * net.n
+    age = tamworth.cohort.age_years()
+    assert np.corrcoef(age[rows[~same]], age[net.indices[~same]])[0, 1] > 0.8
 
 
 def test_summary_json_keys(tamworth):

@@ -67,9 +67,9 @@ class Network:
         return g
 
 
-def build_network(household: np.ndarray, age: np.ndarray, neighbourhood: np.ndarray,
-                  u_stub: np.ndarray, noise: np.ndarray, mean_ties: float, age_sd: float) -> Network:
-    """household/neighbourhood per row; u_stub uniform and noise standard-normal per row."""
+def build_network(household: np.ndarray, age: np.ndarray, neighbourhood: np.ndarray, ids: np.ndarray,
+                  streams, mean_ties: float, age_sd: float) -> Network:
+    """household/neighbourhood per row; draws keyed on resident ids (and stub number)."""
     n = len(household)
     rows = np.arange(n)
     # Household cliques: all pairs within a household.
@@ -91,9 +91,11 @@ def build_network(household: np.ndarray, age: np.ndarray, neighbourhood: np.ndar
     # Extra ties: stubs paired after sorting by neighbourhood then noisy age (age assortativity).
     from ..rng import poisson_from_uniform
 
-    stubs = poisson_from_uniform(mean_ties, u_stub)
+    stubs = np.minimum(poisson_from_uniform(mean_ties, streams.uniform("synth.network.stubs", 0, ids)), 63)
     owner = np.repeat(rows, stubs)
-    key = neighbourhood[owner].astype(float) * 1e4 + age[owner] + age_sd * np.repeat(noise, stubs)
+    stub_no = np.arange(len(owner)) - np.repeat(np.cumsum(stubs) - stubs, stubs)
+    noise = streams.normal("synth.network.age", 0, ids[owner] * 64 + stub_no)  # one draw per stub
+    key = neighbourhood[owner].astype(float) * 1e4 + age[owner] + age_sd * noise
     owner = owner[np.argsort(key, kind="stable")]
     m = len(owner) // 2 * 2
     a, b = owner[0:m:2], owner[1:m:2]

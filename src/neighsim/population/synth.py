@@ -187,9 +187,7 @@ def build_population(config: ICSConfig | None = None, params: ParameterSet | Non
     timings["households"] = time.perf_counter() - t0
 
     # 6. Social network.
-    net = build_network(household, agey, c.neighbourhood.astype(np.int64),
-                        streams.uniform("synth.network.stubs", 0, ids),
-                        streams.normal("synth.network.age", 0, ids),
+    net = build_network(household, agey, c.neighbourhood.astype(np.int64), ids, streams,
                         cfg.network.mean_extra_ties, cfg.network.age_sd)
     timings["network"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t0

@@ -38,7 +38,9 @@ def run_ray(cfg: ICSConfig, tasks: list[Task], scenarios: dict, address: str | N
         kwargs = {"include_dashboard": False, "log_to_driver": False, "ignore_reinit_error": True}
         if address:
             kwargs["address"] = address
-        else:
+        else:  # a fresh local instance, even if a cluster was started on this machine
+            os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # loopback only; a cluster keeps its own setting
+            kwargs["address"] = "local"
             kwargs["num_cpus"] = workers or os.cpu_count() or 1
         # workers import neighsim from the same source tree as the driver
         src = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))

@@ -1,0 +1,59 @@
+"""Backends give bitwise-identical results: serial, local Ray, and a real Ray head on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from neighsim.config import load_config
+from neighsim.runner.experiment import run_experiment
+
+CFG = {"population": {"local_authorities": ["Tamworth"], "scale": 0.05}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def serial_summary(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial")
+    res = run_experiment(load_config(**CFG), out, replicates=2, progress=False)
+    return res["summary"]
+
+
+def test_chunked_serial_equals_whole(serial_summary, tmp_path):
+    res = run_experiment(load_config(**CFG), tmp_path / "chunked", replicates=2, chunk=1, progress=False)
+    pd.testing.assert_frame_equal(serial_summary, res["summary"])
+
+
+@pytest.mark.slow
+def test_ray_cluster_on_loopback_equals_serial(serial_summary, tmp_path, monkeypatch):
+    ray_bin = Path(sys.executable).with_name("ray")
+    if not ray_bin.exists():
+        ray_bin = Path(shutil.which("ray") or "ray")
+    port = _free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    subprocess.run([str(ray_bin), "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
+                    "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"],
+                   check=True, env=env, capture_output=True, timeout=180)
+    try:
+        res = run_experiment(load_config(**CFG), tmp_path / "ray", replicates=2, backend="ray",
+                             address=f"127.0.0.1:{port}", progress=False)
+        pd.testing.assert_frame_equal(serial_summary, res["summary"])
+        # one worker count more: local Ray with a single worker
+        res1 = run_experiment(load_config(**CFG), tmp_path / "ray1", replicates=2, backend="ray", workers=1,
+                              progress=False)
+        pd.testing.assert_frame_equal(serial_summary, res1["summary"])
+    finally:
+        subprocess.run([str(ray_bin), "stop", "--force"], env=env, capture_output=True, timeout=120)
