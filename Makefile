@@ -19,6 +19,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/neighsim population
+	$(BIN)/neighsim run --replicates 3 --out $(OUT) --resume
+	$(BIN)/neighsim validate --out $(OUT)
+	@echo "Demo written to $(OUT)/ (summary.csv, validation.csv, validation.png, manifest.json)"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
