@@ -98,6 +98,22 @@ def _print_headline(summary, out: Path) -> None:
             print(f"  {outcome:<30} {label:<28} {r.mean:>14,.1f}  (95% interval {r.lower:,.1f} to {r.upper:,.1f})")
 
 
+@command("experiment")
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from .runner.experiment import run_experiment
+    from .runner.experiment_file import load_experiment
+
+    spec, cfg, scenarios = load_experiment(args.file)
+    out = Path(args.out or spec.out or Path("out") / spec.name)
+    res = run_experiment(cfg, out, scenarios=scenarios, replicates=spec.replicates,
+                         neighbourhoods=spec.neighbourhoods, backend=args.backend or spec.backend,
+                         address=args.address or spec.address, workers=args.workers or spec.workers,
+                         resume=args.resume, psa=spec.psa, progress=_progress_enabled(args), name=spec.name,
+                         comparator=spec.comparator)
+    _print_headline(res["summary"], out)
+    return 0
+
+
 @command("validate")
 def cmd_validate(args: argparse.Namespace) -> int:
     from .validate import run_validation
@@ -182,6 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="local Ray workers (default: all cores)")
     p.add_argument("--out", default=None, help="output folder (default out/baseline or out/run-NAMES)")
     p.add_argument("--resume", action="store_true", help="skip tasks already finished in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("experiment", help="run an experiment file (scenarios x replicates x parameter draws)",
+                       description="Run experiments/NAME.yaml: comparator and alternative scenarios, replicates, "
+                                   "probabilistic sensitivity analysis, neighbourhood subset, seed and output "
+                                   "folder; writes manifest.json, tasks/, summary.csv and convergence.csv.")
+    p.add_argument("file", metavar="EXPERIMENT.yaml")
+    p.add_argument("--out", default=None, help="output folder (default: the file's `out`, or out/NAME)")
+    p.add_argument("--resume", action="store_true", help="skip tasks already finished in the output folder")
+    p.add_argument("--backend", choices=["serial", "ray"], default=None, help="override the file's backend")
+    p.add_argument("--address", default=None, help="an existing Ray cluster")
+    p.add_argument("--workers", type=int, default=None, help="local Ray workers")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("validate", help="run the baseline and compare it with published figures",

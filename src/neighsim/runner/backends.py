@@ -52,7 +52,8 @@ def run_ray(cfg: ICSConfig, tasks: list[Task], scenarios: dict, address: str | N
             raise NeighsimError(f"cannot connect to the Ray cluster at {address or 'local'}: {exc}") from None
         started_here = True
     try:
-        remote = ray.remote(max_retries=max_retries, num_cpus=1)(_ray_task)
+        # retry both crashed workers and exceptions raised inside a task
+        remote = ray.remote(max_retries=max_retries, retry_exceptions=True, num_cpus=1)(_ray_task)
         cfg_ref = ray.put(cfg.model_dump_json())
         scen_refs = {name: ray.put(s) for name, s in scenarios.items()}
         capacity = int(ray.cluster_resources().get("CPU", 1))

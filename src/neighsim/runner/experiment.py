@@ -67,7 +67,7 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
         raise NeighsimError(f"{outdir} already holds results: use --resume to continue it, or another --out")
     store = ResultStore(outdir)
     scenarios = dict(scenarios or {})
-    names = [comparator] + [s for s in scenarios if s != comparator]
+    names = ["baseline"] + [s for s in scenarios if s != "baseline"]
     pop = get_population(cfg)
     all_nb = pop.geography.neighbourhood_ids()
     if neighbourhoods:
@@ -117,6 +117,7 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
         raise NeighsimError(f"{len(failures)} task(s) failed (finished ones are saved; rerun with --resume): "
                             + "; ".join(failures[:3]))
     summary = write_summary(cfg, outdir, comparator)
+    write_convergence(outdir, comparator)
     manifest.update({"finished": dt.datetime.now().isoformat(timespec="seconds"),
                      "seconds": round(time.perf_counter() - t0, 2), "task_seconds": round(task_seconds, 2),
                      "tasks_resumed": skipped})
@@ -153,6 +154,39 @@ def write_summary(cfg: ICSConfig, outdir: Path, comparator: str = "baseline") ->
     summary.to_csv(outdir / "summary.csv", index=False)
     tidy.to_parquet(outdir / "replicates.parquet", index=False)
     return summary
+
+
+CONVERGENCE_OUTCOMES = ("emergency_admissions", "deaths", "bed_days")
+
+
+def write_convergence(outdir: Path, comparator: str = "baseline") -> pd.DataFrame:
+    """How the 95% interval narrows with replicates, for the headline outcomes (whole ICS, five
+    years): scenario values, and paired differences from the comparator. Users can see whether they
+    ran enough replicates: the interval of the mean should be small next to the effect."""
+    from ..analysis.intervals import interval_width_by_replicates
+    from ..analysis.summary import FIVE_YEARS
+
+    rep = pd.read_parquet(outdir / "replicates.parquet")
+    sel = rep[(rep["level"] == "ics") & (rep["stratum"] == "all") & (rep["period"] == FIVE_YEARS)
+              & rep["outcome"].isin(CONVERGENCE_OUTCOMES)]
+    frames = []
+    wide = sel.pivot_table(index=["replicate", "param_draw", "outcome"], columns="scenario", values="value")
+    for outcome in CONVERGENCE_OUTCOMES:
+        if outcome not in wide.index.get_level_values("outcome"):
+            continue
+        w = wide.xs(outcome, level="outcome").sort_index()
+        for scen in w.columns:
+            series = {"value": w[scen].to_numpy()}
+            if scen != comparator and comparator in w.columns:
+                series["difference"] = (w[scen] - w[comparator]).to_numpy()
+            for measure, x in series.items():
+                if len(x) < 2:
+                    continue
+                df = interval_width_by_replicates(x)
+                frames.append(df.assign(scenario=scen, outcome=outcome, measure=measure))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    out.to_csv(outdir / "convergence.csv", index=False)
+    return out
 
 
 __all__ = ["build_geography", "make_tasks", "run_experiment", "write_summary"]
