@@ -130,8 +130,8 @@ def summarise_replicates(df: pd.DataFrame, comparator: str = "baseline") -> pd.D
 
     def summ(g: pd.DataFrame, measure: str) -> pd.DataFrame:
         grouped = g.groupby(["scenario"] + keys, observed=True)["value"]
-        res = grouped.agg(mean="mean", lower=lambda x: np.quantile(x, 0.025),
-                          upper=lambda x: np.quantile(x, 0.975), n="count").reset_index()
+        res = pd.DataFrame({"mean": grouped.mean(), "lower": grouped.quantile(0.025),
+                            "upper": grouped.quantile(0.975), "n": grouped.count()}).reset_index()
         return res.assign(measure=measure)
 
     out = [summ(df, "value")]
