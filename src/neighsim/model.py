@@ -294,12 +294,28 @@ class NeighbourhoodModel(mesa.Model):
             rows_smoking=np.flatnonzero(adult & alive & ((smoking > 0) | (age < 35))))
         live = np.flatnonzero(alive)
         self.recorder.add("person_months", stratum[live])
+        self.recorder.add("qalys", stratum[live], self._utility(live, age[live]) / 12.0)
         self.recorder.add_lt("person_months", lt[live])
         if self.t == 0:
             self.recorder.add("population_start", stratum[live])
         # residents alive at the start of the month, per neighbourhood: read off the person-time just recorded
         pm = self.recorder.data["person_months"][self.t]
         self.alive_by_neighbourhood = pm.reshape(len(self.neighbourhoods), -1).sum(axis=1)
+
+    def _utility(self, rows: np.ndarray, age: np.ndarray) -> np.ndarray:
+        """EQ-5D utility per resident: age norm x condition and frailty multipliers (for QALYs)."""
+        c, p = self.cohort, self.params
+        if not hasattr(self, "_util_tables"):
+            from .recorder import _BAND_OF_AGE
+
+            m = np.asarray(p["economics.utility_multiplier_ltc"])
+            self._util_tables = (np.asarray(p["economics.utility_by_age"])[_BAND_OF_AGE], m,
+                                 m[4] ** np.arange(16.0), np.asarray(p["economics.utility_multiplier_frailty"]))
+        by_age, m, other_pow, frail = self._util_tables
+        u = by_age[np.minimum(age, 120)] * other_pow[c.other_ltcs[rows]] * frail[c.frailty[rows]]
+        for k, cond in enumerate(CONDITIONS):
+            u = u * (1.0 - (1.0 - m[k]) * c[cond][rows])
+        return u
 
     def end_step(self) -> None:
         for iv in self.interventions:

@@ -126,6 +126,7 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
 
 
 def write_summary(cfg: ICSConfig, outdir: Path, comparator: str = "baseline") -> pd.DataFrame:
+    from ..analysis.impacts import add_costs, economics_rows, inequality_rows, summarise_economics
     from ..analysis.life import life_expectancy_table
     from ..analysis.summary import (
         add_rates,
@@ -134,6 +135,8 @@ def write_summary(cfg: ICSConfig, outdir: Path, comparator: str = "baseline") ->
         summarise_replicates,
         to_periods,
     )
+    from ..population.geography import ICS_NAME
+    from .tasks import task_params
 
     store = ResultStore(outdir)
     counts = store.load("counts")
@@ -146,11 +149,24 @@ def write_summary(cfg: ICSConfig, outdir: Path, comparator: str = "baseline") ->
     months = cfg.time.months
     periods = to_periods(counts, months, cfg.time.start, np.asarray(params["admissions.length_of_stay"]))
     tidy = add_rates(by_area_and_stratum(periods, geo))
-    _, whole = period_labels(months, cfg.time.start)
-    le = life_expectancy_table(lt, geo, whole)
-    if not le.empty:
-        tidy = pd.concat([tidy, le], ignore_index=True)
+    labels, whole = period_labels(months, cfg.time.start)
+    years = list(dict.fromkeys(labels))
+    place = dict(zip(geo.neighbourhoods["id"], geo.neighbourhoods["place"], strict=True))
+    extra = [life_expectancy_table(lt, geo, whole), inequality_rows(periods, place, ICS_NAME)]
+    tidy = pd.concat([tidy] + [e for e in extra if not e.empty], ignore_index=True)
+    cache: dict[int, object] = {}
+
+    def params_for_draw(draw: int):
+        if draw not in cache:
+            cache[draw] = task_params(params, cfg.seed, draw)
+        return cache[draw]
+
+    tidy = add_costs(tidy, params_for_draw)
     summary = summarise_replicates(tidy, comparator)
+    econ = economics_rows(tidy, comparator, years, whole, params_for_draw)
+    if not econ.empty:
+        econ.to_parquet(outdir / "economics_replicates.parquet", index=False)
+        summary = pd.concat([summary, summarise_economics(econ)], ignore_index=True)
     summary.to_csv(outdir / "summary.csv", index=False)
     tidy.to_parquet(outdir / "replicates.parquet", index=False)
     return summary
