@@ -92,21 +92,23 @@ def _stratum_values(df: pd.DataFrame, dim: str) -> pd.Series:
 
 
 def by_area_and_stratum(periods: pd.DataFrame, geo: Geography) -> pd.DataFrame:
-    """Sum period counts to every level (ics, place, locality, neighbourhood) and stratum."""
+    """Sum period counts to every level (ics, place, locality, neighbourhood) and stratum.
+
+    For each stratum dimension the counts are first reduced to neighbourhood x stratum value (the
+    expensive pass, once), then summed to each level's areas."""
     loc, place = _areas(geo)
     nbname = dict(zip(geo.neighbourhoods["id"], geo.neighbourhoods["name"], strict=True))
     base = KEYS + ["period", "outcome"]
     frames = []
-    levels = {
-        "ics": pd.Series(ICS_NAME, index=periods.index),
-        "place": periods["neighbourhood"].map(place),
-        "locality": periods["neighbourhood"].map(loc),
-        "neighbourhood": periods["neighbourhood"].map(nbname),
-    }
-    for level, area in levels.items():
-        dims = STRATA_TOP_LEVELS if level in ("ics", "place") else STRATA_ALL_LEVELS
-        for dim in dims:
-            g = periods.assign(level=level, area=area, stratum=_stratum_values(periods, dim))
+    area_maps = {"ics": None, "place": place, "locality": loc, "neighbourhood": nbname}
+    for dim in STRATA_TOP_LEVELS:
+        reduced = periods.assign(stratum=_stratum_values(periods, dim)).groupby(
+            base + ["neighbourhood", "stratum"], observed=True)["value"].sum().reset_index()
+        for level, amap in area_maps.items():
+            if dim not in (STRATA_TOP_LEVELS if level in ("ics", "place") else STRATA_ALL_LEVELS):
+                continue
+            area = ICS_NAME if amap is None else reduced["neighbourhood"].map(amap)
+            g = reduced.assign(level=level, area=area)
             frames.append(g.groupby(base + ["level", "area", "stratum"], observed=True)["value"].sum().reset_index())
     return pd.concat(frames, ignore_index=True)
 
