@@ -259,9 +259,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _path(s: str) -> Path:
-    return Path(s)
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -226,8 +226,8 @@ class NeighbourhoodModel(mesa.Model):
         ctx.stratum = np.concatenate([ctx.stratum, s])
         ctx.lt_stratum = np.concatenate([ctx.lt_stratum, lt])
         ctx.asd = np.concatenate([ctx.asd, asd_index(age, c.male[rows], c.imd_decile[rows])])
-        for r in rows:
-            if self.agent_mode == "all":
+        if self.agent_mode == "all":
+            for r in rows:
                 self.resident_views[int(r)] = Resident(self, int(r))
 
     # --- context for spillover ---------------------------------------------------------------------

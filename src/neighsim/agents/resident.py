@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
 
 from .cohort import FIELDS, FRAILTY_LABELS, SMOKING_LABELS
 
@@ -55,9 +56,7 @@ class Resident(mesa.Agent):
 
     @property
     def ltc_count(self) -> int:
-        return int(self.model.cohort.ltc_count()[self.row]) if False else int(
-            sum(bool(self.model.cohort[c][self.row]) for c in ("htn", "cvd", "copd", "diabetes"))
-            + int(self.model.cohort.other_ltcs[self.row]))
+        return int(self.model.cohort.ltc_count(np.array([self.row]))[0])
 
     def step(self, processes=None) -> None:
         """Step this resident through the resident-level processes of the plan (per-agent path)."""

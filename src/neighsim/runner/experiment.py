@@ -18,7 +18,6 @@ from .. import __version__
 from ..config import ICSConfig
 from ..errors import NeighsimError
 from ..parameters import load_parameters
-from ..population.geography import build_geography
 from .backends import run_ray, run_serial
 from .store import ResultStore
 from .tasks import Task, get_population
@@ -205,4 +204,4 @@ def write_convergence(outdir: Path, comparator: str = "baseline") -> pd.DataFram
     return out
 
 
-__all__ = ["build_geography", "make_tasks", "run_experiment", "write_summary"]
+__all__ = ["make_tasks", "run_experiment", "write_convergence", "write_summary"]
