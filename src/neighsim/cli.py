@@ -114,6 +114,21 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("report")
+def cmd_report(args: argparse.Namespace) -> int:
+    from .errors import NeighsimError
+    from .report import write_report
+
+    out = Path(args.dir)
+    if not (out / "summary.csv").is_file():
+        raise NeighsimError(f"{out}: no summary.csv here (run `neighsim run` or `neighsim experiment` first)")
+    paths = write_report(out)
+    print(f"Report written to {out}/:")
+    for name, p in paths.items():
+        print(f"  {name:<10} {p}")
+    return 0
+
+
 @command("validate")
 def cmd_validate(args: argparse.Namespace) -> int:
     from .validate import run_validation
@@ -211,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default=None, help="an existing Ray cluster")
     p.add_argument("--workers", type=int, default=None, help="local Ray workers")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("report", help="write report.html, report.md, results.xlsx and figures for a run",
+                       description="Read an output folder (summary.csv, manifest.json, validation.csv) and write "
+                                   "a self-contained report.html, report.md, results.xlsx and figures/*.png.")
+    p.add_argument("dir", metavar="DIR", help="output folder of `neighsim run` or `neighsim experiment`")
 
     p = sub.add_parser("validate", help="run the baseline and compare it with published figures",
                        description="Run the baseline for the whole horizon and write validation.csv (target, "

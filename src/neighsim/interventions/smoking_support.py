@@ -1,0 +1,83 @@
+"""Stop-smoking support: one pathway shared by every module that refers smokers to it.
+
+A smoker in support has the engine's quit hazard multiplied by M for `months` months. M is chosen so
+that an average smoker (the engine's unassisted monthly quit hazard h) quits during support with the
+published 52-week probability q:  M = -ln(1 - q) / (months x h), never below 1. The engine's smoking
+process then makes the quit (recording it, spilling over to the household and ties next month), and
+its relapse process applies afterwards; benefits for admissions, onset and mortality grow with time
+since quitting through the engine's smoking multipliers.
+
+Health checks (referral of attending smokers) and the tobacco module (community service) both enrol
+residents here. A resident referred by both is in support once (the later end and the larger
+multiplier), so the combined scenario never double counts the same service.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import Modifier
+
+UNTIL = "stop_smoking_support_until"  # last month of support (-1: never)
+MULT = "stop_smoking_support_rr"
+_KEY = "_neighsim_stop_smoking_support"
+
+
+def support_multiplier(quit_52wk: float, months: int, params) -> float:
+    """Quit hazard ratio during support that gives probability quit_52wk to an average smoker."""
+    if months <= 0 or quit_52wk <= 0:
+        return 1.0
+    h = -math.log1p(-float(params["smoking.quit_success_annual"])) / 12.0
+    return max(1.0, -math.log1p(-min(quit_52wk, 0.999)) / (months * h))
+
+
+class StopSmokingSupport:
+    """The per-model shared service (created by the first module that needs it)."""
+
+    def __init__(self, model):
+        c = model.cohort
+        c.add_field(UNTIL, np.int16, -1)
+        c.add_field(MULT, np.float32, 1.0)
+        self.modifier = Modifier(self._quit, 1.0, "stop_smoking_support:smoking.quit")
+        model.add_modifier("smoking.quit", self.modifier)
+        self.enrolled = 0
+        self.any = False
+
+    @classmethod
+    def of(cls, model) -> StopSmokingSupport:
+        svc = model.__dict__.get(_KEY)
+        if svc is None:
+            svc = cls(model)
+            model.__dict__[_KEY] = svc
+        return svc
+
+    def declare(self, multiplier: float) -> None:
+        """A module announces the largest multiplier it may give (the modifier's upper bound)."""
+        self.modifier.upper_bound = max(self.modifier.upper_bound, float(multiplier))
+
+    def enrol(self, model, rows: np.ndarray, months: int, multiplier: float) -> np.ndarray:
+        """Put current smokers among rows into support from this month; returns those enrolled."""
+        c = model.cohort
+        rows = np.asarray(rows)
+        rows = rows[(c.smoking[rows] == 1) & c.alive[rows]]
+        if len(rows) == 0 or months <= 0:
+            return rows
+        self.declare(multiplier)
+        t = model.t
+        until = c[UNTIL]
+        mult = c[MULT]
+        active = until[rows] >= t
+        mult[rows] = np.where(active, np.maximum(mult[rows], multiplier), multiplier).astype(np.float32)
+        until[rows] = np.maximum(until[rows], t + months - 1).astype(np.int16)
+        self.any = True
+        self.enrolled += len(rows)
+        return rows
+
+    def _quit(self, model, rows):
+        if not self.any:
+            return 1.0
+        c = model.cohort
+        on = c[UNTIL][rows] >= model.t
+        return np.where(on, c[MULT][rows].astype(np.float64), 1.0)

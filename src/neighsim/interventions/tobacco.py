@@ -1,0 +1,156 @@
+"""Tobacco treatment: the inpatient (Ottawa/CURE) offer at emergency admission and community
+stop-smoking services.
+
+Inpatient offer (end of each month, from the month's queued admissions, sorted by resident id):
+adult current smokers admitted as emergencies in the target area are screened (CURE: 92%), accept
+treatment (default 1: opt-out) and are abstinent 12 weeks after discharge with CURE's 22%. Only the
+abstinence attributable to the service counts as a quit: usual care would give p0 from the Cochrane
+odds ratio 1.65 (intensive hospital support with > 1 month after discharge), so each treated smoker
+quits with probability p1 - p0 (about 0.074; option attributable_only: false counts all of p1, an
+upper bound that ignores quits usual care would bring). A quit sets smoking = ex and quit_step = this month; the
+engine's relapse process then applies, household and social-tie spillover follows next month, and
+the engine's smoking multipliers give benefits that grow with time since quitting. Cost: CURE's £183
+per 12-week quitter, i.e. £183 x 22% per treated smoker.
+
+Community service (beginning of each month): adult current smokers in the target area who meet the
+rule are referred at an annual rate (not again for `reoffer_months`), attend with the uptake
+probability, and take a place if one is free (capacity, allocation); participants enter the shared
+stop-smoking support pathway (smoking_support.py: 52-week quit 13.5% for an average smoker).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import NEVER, Effect, Intervention, Option
+from .registry import register
+from .smoking_support import UNTIL as SUPPORT_UNTIL
+from .smoking_support import StopSmokingSupport, support_multiplier
+
+P = "interventions."
+REFERRED = "referral_step"  # state field, prefixed with the intervention's name
+
+
+def usual_care_abstinence(p1: float, odds_ratio: float) -> float:
+    """Abstinence without the service, from the service's abstinence and the odds ratio."""
+    if p1 <= 0:
+        return 0.0
+    if p1 >= 1:
+        return 1.0
+    odds0 = p1 / (1 - p1) / odds_ratio
+    return odds0 / (1 + odds0)
+
+
+@register("tobacco")
+class Tobacco(Intervention):
+    description = ("tobacco treatment: opt-out offer to smokers at emergency admission (CURE/Ottawa) and "
+                   "community stop-smoking services with referrals and capacity")
+    default_rule = "true"
+    uptake_param = P + "tobacco_community_uptake"
+    uptake_or_param = P + "tobacco_community_uptake_deprivation_or"
+    effects_spec = {
+        "inpatient_screened": Effect(P + "tobacco_inpatient_screened", "probability",
+                                     "admitted smokers identified and offered treatment"),
+        "inpatient_accept": Effect(P + "tobacco_inpatient_accept", "probability",
+                                   "identified smokers who accept treatment"),
+        "inpatient_abstinent_12wk": Effect(P + "tobacco_inpatient_abstinent_12wk", "probability",
+                                           "abstinent 12 weeks after discharge with the service"),
+        "inpatient_usual_care_or": Effect(P + "tobacco_inpatient_usual_care_or", "ratio",
+                                          "odds ratio of abstinence, service vs usual care"),
+        "community_referral_annual": Effect(P + "tobacco_community_referral_annual", "probability",
+                                            "smokers referred to the community service each year"),
+        "support_quit_52wk": Effect(P + "stop_smoking_quit_52wk", "probability",
+                                    "52-week quit probability in stop-smoking support"),
+        "support_months": Effect(P + "stop_smoking_support_months", "months", "months of support"),
+    }
+    cost_spec = {"per_participant": P + "tobacco_community_cost_per_participant",
+                 "inpatient_per_participant": P + "tobacco_inpatient_cost_per_smoker"}
+    options_spec = {
+        "inpatient": Option(True, bool, "offer treatment to smokers admitted as emergencies"),
+        "community": Option(True, bool, "community stop-smoking service with referrals"),
+        "reoffer_months": Option(12, int, "months before a referred smoker may be referred again"),
+        "attributable_only": Option(True, bool, "inpatient quits are the abstinence beyond usual care "
+                                                "(false: all 12-week abstinence counts, an upper bound)"),
+    }
+
+    @classmethod
+    def share_basis(cls, cohort, rows):
+        return cohort.alive[rows] & (cohort.smoking[rows] == 1) & (cohort.age_months[rows] >= 18 * 12)
+
+    def setup(self, model) -> None:
+        c = model.cohort
+        self.f_referred = f"{self.name}_{REFERRED}"
+        c.add_field(self.f_referred, np.int16, NEVER)
+        self.queue: list[np.ndarray] = []
+        if self.options["inpatient"]:
+            model.listen("admission", self._on_admission)
+        p1 = self.effect("inpatient_abstinent_12wk")
+        p0 = usual_care_abstinence(p1, self.effect("inpatient_usual_care_or")) if self.options["attributable_only"] else 0.0
+        self.p_quit = max(p1 - p0, 0.0)
+        self.support = None
+        if self.options["community"]:
+            self.support = StopSmokingSupport.of(model)
+            self.support_rr = support_multiplier(self.effect("support_quit_52wk"),
+                                                 int(self.effect("support_months")), model.params)
+            self.support.declare(self.support_rr)
+
+    def _on_admission(self, model, rows, cause=None) -> None:
+        self.queue.append(np.array(rows, dtype=np.int64, copy=True))  # decisions wait for end_step
+
+    def intrinsic(self, model, rows):
+        c = model.cohort
+        return c.alive[rows] & (c.smoking[rows] == 1) & (c.age_months[rows] >= 18 * 12)
+
+    def risk(self, model, rows):
+        c = model.cohort
+        return c.ltc_count(rows).astype(float) + (10 - c.imd_decile[rows]) / 10.0
+
+    # --- community service --------------------------------------------------------------------------
+    def on_begin(self, model) -> None:
+        t = model.t
+        if self.support is None or not self.active(t):
+            return
+        c = model.cohort
+        p_ref = -np.expm1(np.log1p(-min(self.effect("community_referral_annual"), 0.999999)) / 12.0)
+        rows = model.ctx.rows_smoking
+        rows = rows[(c.smoking[rows] == 1)
+                    & ((t - c[self.f_referred][rows].astype(np.int32)) >= int(self.options["reoffer_months"]))
+                    & (c[SUPPORT_UNTIL][rows] < t)]
+        rows = self.eligible(model, rows)
+        referred = rows[self.draw(model, "refer", c.id[rows]) < p_ref * self.ramp(t)]
+        if len(referred) == 0:
+            return
+        c[self.f_referred][referred] = t
+        self.record(model, "offered", referred)
+        attend = self.accepts(model, referred)
+        self.record(model, "accepted", attend)
+        served = self.allocate(model, attend)
+        enrolled = self.support.enrol(model, served, int(self.effect("support_months")), self.support_rr)
+        self.record(model, "participants", enrolled)
+        self.charge(model, enrolled, self.costs["per_participant"], item="community")
+
+    # --- inpatient offer ----------------------------------------------------------------------------
+    def on_end(self, model) -> None:
+        if not self.queue:
+            return
+        c = model.cohort
+        rows = np.unique(np.concatenate(self.queue))  # one offer per resident per month
+        self.queue.clear()
+        if not self.active(model.t):
+            return
+        rows = rows[np.argsort(c.id[rows], kind="stable")]
+        rows = self.eligible(model, rows)
+        rows = self.reached(model, rows, per_event=True)
+        self.record(model, "inpatient_offered", rows)
+        ids = c.id[rows]
+        screened = rows[self.draw(model, "inpatient.screen", ids) < self.effect("inpatient_screened")]
+        treated = screened[self.draw(model, "inpatient.accept", c.id[screened]) < self.effect("inpatient_accept")]
+        self.record(model, "inpatient_participants", treated)
+        self.charge(model, treated, self.costs["inpatient_per_participant"], item="inpatient")
+        quits = treated[self.draw(model, "inpatient.quit", c.id[treated]) < self.p_quit]
+        if len(quits):
+            c.smoking[quits] = 2
+            c.quit_step[quits] = model.t
+            self.record(model, "inpatient_quits", quits)
+            model.record("quits", quits)
+            model.emit("quit", quits)
