@@ -83,19 +83,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_headline(summary, out: Path) -> None:
+    """Five-year ICS headline: each scenario's own level for the comparator, differences for the rest."""
     s = summary
-    sel = s[(s["level"] == "ics") & (s["stratum"] == "all") & (s["period"] == s["period"].max())
-            & (s["measure"] == "value")]
     whole = sorted(p for p in s["period"].unique() if "-" in p and "/" not in p)
-    if whole:
-        sel = s[(s["level"] == "ics") & (s["stratum"] == "all") & (s["period"] == whole[0])]
-    print(f"Results in {out}/ (summary.csv, manifest.json, tasks/)")
-    for outcome in ("emergency_admissions", "emergency_admissions_per_1000", "deaths", "admissions_falls",
-                    "hip_fractures", "bed_days"):
-        rows = sel[sel["outcome"] == outcome]
+    sel = s[(s["level"] == "ics") & (s["stratum"] == "all") & (s["period"] == (whole[0] if whole else s["period"].max()))]
+    print(f"Results in {out}/ (summary.csv, manifest.json, tasks/); five years, whole area:")
+    for outcome in ("emergency_admissions", "bed_days", "deaths", "admissions_falls", "hip_fractures", "qalys",
+                    "cost_admissions", "cost_intervention", "roi"):
+        rows = sel[(sel["outcome"] == outcome) & ((sel["measure"] == "difference")
+                                                  | ((sel["measure"] == "value") & (sel["scenario"] == "baseline"))
+                                                  | (sel["outcome"] == "roi"))]
         for r in rows.itertuples():
             label = f"{r.scenario} {r.measure}" if r.measure != "value" else r.scenario
-            print(f"  {outcome:<30} {label:<28} {r.mean:>14,.1f}  (95% interval {r.lower:,.1f} to {r.upper:,.1f})")
+            print(f"  {outcome:<20} {label:<34} {r.mean:>16,.1f}  (95% interval {r.lower:,.1f} to {r.upper:,.1f})")
 
 
 @command("experiment")
