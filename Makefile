@@ -6,6 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out/demo
+REPLICATES ?= 3
 
 .PHONY: install demo test test-fast lint bench clean
 
@@ -19,9 +20,12 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/neighsim population
-	$(BIN)/neighsim run --replicates 3 --out $(OUT) --resume
+	$(BIN)/neighsim run configs/scenarios/health_checks.yaml configs/scenarios/tobacco.yaml \
+		configs/scenarios/warm_homes.yaml configs/scenarios/falls_pathway.yaml configs/scenarios/combined.yaml \
+		--replicates $(REPLICATES) --out $(OUT) --resume
 	$(BIN)/neighsim validate --out $(OUT)
-	@echo "Demo written to $(OUT)/ (summary.csv, validation.csv, validation.png, manifest.json)"
+	$(BIN)/neighsim report $(OUT)
+	@echo "Demo written to $(OUT)/: open $(OUT)/report.html in a browser (also report.md, results.xlsx, summary.csv)"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
