@@ -86,46 +86,30 @@ class Recorder:
                     store[k] = v.copy()
 
     # --- output ----------------------------------------------------------------------------------
-    def to_frame(self) -> pd.DataFrame:
-        """Tidy counts: month, neighbourhood, imd_decile, sex, age_band, measure, value (non-zero)."""
+    def _frame(self, store: dict[str, np.ndarray], n_age: int, age_col: str, age_values: np.ndarray
+               ) -> pd.DataFrame:
+        """Decode stratum = ((neighbourhood x decile) x sex) x age into tidy non-zero rows."""
         frames = []
         nb = np.asarray(self.neighbourhoods)
-        for measure, arr in sorted(self.data.items()):
+        for measure, arr in sorted(store.items()):
             month, stratum = np.nonzero(arr)
-            if len(month) == 0:
-                continue
-            band = stratum % N_BANDS
-            rest = stratum // N_BANDS
-            sex = rest % N_SEXES
-            rest //= N_SEXES
-            dec = rest % N_DECILES + 1
-            nbi = rest // N_DECILES
+            rest, age = np.divmod(stratum, n_age)
+            rest, sex = np.divmod(rest, N_SEXES)
+            nbi, dec = np.divmod(rest, N_DECILES)
             frames.append(pd.DataFrame({
                 "month": month.astype(np.int16), "neighbourhood": nb[nbi].astype(np.int16),
-                "imd_decile": dec.astype(np.int8), "sex": sex.astype(np.int8), "age_band": band.astype(np.int8),
-                "measure": measure, "value": arr[month, stratum]}))
-        cols = ["month", "neighbourhood", "imd_decile", "sex", "age_band", "measure", "value"]
+                "imd_decile": (dec + 1).astype(np.int8), "sex": sex.astype(np.int8),
+                age_col: age_values[age], "measure": measure, "value": arr[month, stratum]}))
+        cols = ["month", "neighbourhood", "imd_decile", "sex", age_col, "measure", "value"]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy counts: month, neighbourhood, imd_decile, sex, age_band, measure, value (non-zero)."""
+        return self._frame(self.data, N_BANDS, "age_band", np.arange(N_BANDS, dtype=np.int8))
+
     def lifetable_frame(self) -> pd.DataFrame:
-        """Deaths and person-months by month, neighbourhood, sex, decile and life-table age group."""
-        frames = []
-        nb = np.asarray(self.neighbourhoods)
-        for measure, arr in sorted(self.lt.items()):
-            month, stratum = np.nonzero(arr)
-            ag = stratum % N_LT
-            rest = stratum // N_LT
-            sex = rest % N_SEXES
-            rest //= N_SEXES
-            dec = rest % N_DECILES + 1
-            nbi = rest // N_DECILES
-            frames.append(pd.DataFrame({
-                "month": month.astype(np.int16), "neighbourhood": nb[nbi].astype(np.int16),
-                "sex": sex.astype(np.int8), "imd_decile": dec.astype(np.int8),
-                "age_start": LT_AGE_STARTS[ag].astype(np.int16), "measure": measure,
-                "value": arr[month, stratum]}))
-        cols = ["month", "neighbourhood", "sex", "imd_decile", "age_start", "measure", "value"]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+        """Deaths and person-months by month, neighbourhood, decile, sex and life-table age group."""
+        return self._frame(self.lt, N_LT, "age_start", LT_AGE_STARTS.astype(np.int16))
 
 
 AGE_BAND_NAMES = AGE_BAND_LABELS
