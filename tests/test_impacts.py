@@ -83,3 +83,14 @@ def test_costs_and_qalys_in_a_real_run(tmp_path):
     assert 0.6 < v["qalys"] / v["person_years"] < 0.95
     for name in ("sii_admissions", "rii_admissions", "core20_gap_admissions", "asr_admissions_per_1000"):
         assert name in v.index
+
+
+def test_counts_absent_in_a_replicate_count_as_zero():
+    from neighsim.analysis.summary import summarise_replicates
+
+    rows = [{"scenario": "baseline", "replicate": r, "param_draw": -1, "period": "2026/27", "level": "ics",
+             "area": "A", "stratum": "all", "outcome": "hip_fractures", "value": 3.0} for r in (0,)]
+    rows += [{"scenario": "baseline", "replicate": r, "param_draw": -1, "period": "2026/27", "level": "ics",
+              "area": "A", "stratum": "all", "outcome": "deaths", "value": 1.0} for r in (0, 1, 2)]
+    s = summarise_replicates(pd.DataFrame(rows)).set_index("outcome")
+    assert s.loc["hip_fractures", "mean"] == pytest.approx(1.0) and s.loc["hip_fractures", "n"] == 3

@@ -119,16 +119,42 @@ def add_rates(df: pd.DataFrame) -> pd.DataFrame:
     py = df[df["outcome"] == "person_years"].set_index(keys)["value"]
     out = [df]
     for name in ("emergency_admissions", "deaths", "admissions_falls", "hip_fractures"):
-        num = df[df["outcome"] == name].set_index(keys)["value"]
-        rate = (num / py.reindex(num.index) * 1000.0).dropna()
+        num = df[df["outcome"] == name].set_index(keys)["value"].reindex(py.index, fill_value=0.0)
+        rate = (num / py.where(py > 0) * 1000.0).dropna()
         out.append(rate.reset_index().assign(outcome=f"{name}_per_1000"))
     return pd.concat(out, ignore_index=True)
+
+
+# Outcomes that are not counts: a replicate without a row has no value (not zero).
+
+NON_COUNT = {"sii_admissions", "rii_admissions", "core20_gap_admissions", "core20_ratio_admissions",
+             "asr_admissions_per_1000", "life_expectancy", "sii_life_expectancy"}
+
+
+def is_count(outcome: str) -> bool:
+    return outcome not in NON_COUNT and not outcome.endswith("_per_1000")
+
+
+def complete_replicates(df: pd.DataFrame) -> pd.DataFrame:
+    """Counts are stored only where non-zero: give every count row of every scenario a value in every
+    replicate and draw (zero where absent), so means and paired differences are not biased upwards."""
+    keys = ["scenario", "period", "level", "area", "stratum", "outcome"]
+    counts = df["outcome"].map(is_count)
+    frames = [df[~counts]]
+    for scen, g in df[counts].groupby("scenario", observed=True):
+        reps = df.loc[df["scenario"] == scen, ["replicate", "param_draw"]].drop_duplicates()
+        wide = g.set_index(keys + ["replicate", "param_draw"])["value"].unstack(["replicate", "param_draw"])
+        cols = pd.MultiIndex.from_frame(reps)
+        wide = wide.reindex(columns=cols).fillna(0.0)
+        frames.append(wide.stack(["replicate", "param_draw"], future_stack=True).rename("value").reset_index())
+    return pd.concat(frames, ignore_index=True)
 
 
 def summarise_replicates(df: pd.DataFrame, comparator: str = "baseline") -> pd.DataFrame:
     """mean, lower, upper across replicates and draws: scenario values, and paired differences from
     the comparator (same replicate and draw) with percentage change."""
     keys = ["period", "level", "area", "stratum", "outcome"]
+    df = complete_replicates(df)
 
     def summ(g: pd.DataFrame, measure: str) -> pd.DataFrame:
         grouped = g.groupby(["scenario"] + keys, observed=True)["value"]

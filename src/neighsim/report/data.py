@@ -1,0 +1,259 @@
+"""Reading an output folder into one object the figures and tables can query.
+
+Everything the report shows comes from here: summary.csv, manifest.json, validation.csv (optional) and
+the parameter files the run used. Nothing is computed that the folder cannot support; where a figure or
+table needs an outcome or a scenario that the folder lacks, the query returns an empty frame and the
+section says so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import NeighsimError
+
+SUMMARY_COLUMNS = ["scenario", "outcome", "period", "level", "area", "stratum", "measure",
+                   "mean", "lower", "upper", "n"]
+# Outcomes that are already a comparison with the comparator (never differenced again).
+RATIO_OUTCOMES = ("roi",)
+
+
+@dataclass
+class RunData:
+    """An output folder, parsed once. Selectors return tidy frames (possibly empty)."""
+
+    out_dir: Path
+    summary: pd.DataFrame
+    manifest: dict[str, Any]
+    validation: pd.DataFrame | None
+    parameters: list[dict[str, Any]]
+    parameters_dir: Path | None
+    comparator: str
+    scenarios: list[str]
+    whole: str
+    years: list[str]
+    ics_area: str
+    notes: list[str] = field(default_factory=list)
+
+    _groups: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    _index: dict[tuple[str, ...], int] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        # Every table and figure asks for a few rows out of hundreds of thousands, hundreds of times:
+        # split once by (scenario, outcome) and index single rows by their full key.
+        s = self.summary
+        self._groups = s.groupby(["scenario", "outcome"], sort=False).indices  # key -> row positions
+        keys = zip(s["scenario"], s["outcome"], s["measure"], s["period"], s["level"], s["area"], s["stratum"],
+                   strict=True)
+        self._index = {k: i for i, k in enumerate(keys)}
+
+    def cached(self, key: str, make: Any) -> Any:
+        """Tables are used by the HTML, Markdown and XLSX writers alike: build each once."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    # ------------------------------------------------------------------ selectors
+    def rows(self, *, scenario: str | None = None, outcome: str | None = None, period: str | None = None,
+             level: str | None = None, area: str | None = None, stratum: str | None = None,
+             measure: str | None = None) -> pd.DataFrame:
+        """Rows matching every given field (None means any)."""
+        if scenario is not None and outcome is not None:
+            pos = self._groups.get((scenario, outcome))
+            if pos is None:
+                return self.summary.iloc[0:0]
+            s = self.summary.iloc[pos]
+        else:
+            s = self.summary
+            for col, val in (("scenario", scenario), ("outcome", outcome)):
+                if val is not None:
+                    s = s[s[col] == val]
+        for col, val in (("period", period), ("level", level), ("area", area), ("stratum", stratum),
+                         ("measure", measure)):
+            if val is not None:
+                s = s[s[col] == val]
+        return s
+
+    def one(self, scenario: str, outcome: str, measure: str = "value", period: str | None = None,
+            level: str = "ics", area: str | None = None, stratum: str = "all") -> pd.Series | None:
+        """A single summary row (mean, lower, upper, n) or None when the folder lacks it."""
+        if area is None and level != "ics":
+            r = self.rows(scenario=scenario, outcome=outcome, measure=measure, period=period or self.whole,
+                          level=level, stratum=stratum)
+            return None if r.empty else r.iloc[0]
+        key = (scenario, outcome, measure, period or self.whole, level, area or self.ics_area, stratum)
+        i = self._index.get(key)
+        return None if i is None else self.summary.iloc[i]
+
+    def has_outcome(self, outcome: str, scenario: str | None = None) -> bool:
+        return any(o == outcome and (scenario is None or s == scenario) for s, o in self._groups)
+
+    def outcomes(self) -> list[str]:
+        return sorted({o for _, o in self._groups})
+
+    def effect(self, scenario: str, outcome: str, *, stratum: str = "all", period: str | None = None,
+               level: str = "ics", area: str | None = None) -> tuple[pd.Series | None, str]:
+        """The scenario's effect on an outcome and how it was read.
+
+        Outcomes the comparator also has (admissions, costs of admissions, SII...) are read as the paired
+        ``difference``; outcomes only scenarios have (net cost, ROI, intervention costs) are already a
+        comparison, so the scenario's own ``value`` is the effect. ROI is never differenced.
+        """
+        base = self.one(self.comparator, outcome, "value", period, level, area, stratum)
+        if base is not None and outcome not in RATIO_OUTCOMES:
+            return self.one(scenario, outcome, "difference", period, level, area, stratum), "difference"
+        return self.one(scenario, outcome, "value", period, level, area, stratum), "value"
+
+    @property
+    def intervention_names(self) -> list[str]:
+        """Names (and types) of the interventions in the run's scenarios, for labelling their outcomes."""
+        names: set[str] = set(self.scenarios)
+        for sc in (self.manifest.get("scenarios") or {}).values():
+            for iv in (sc or {}).get("interventions", []) if isinstance(sc, dict) else []:
+                if isinstance(iv, dict):
+                    names.update(str(iv[k]) for k in ("name", "type") if iv.get(k))
+        return sorted(names)
+
+    def label(self, outcome: str) -> str:
+        from .labels import outcome_label
+
+        return outcome_label(outcome, self.intervention_names)
+
+    @property
+    def replicates(self) -> int | None:
+        r = self.manifest.get("replicates")
+        return int(r) if isinstance(r, int | float) else None
+
+    @property
+    def scale(self) -> float | None:
+        pop = (self.manifest.get("config") or {}).get("population") or {}
+        s = pop.get("scale")
+        return float(s) if isinstance(s, int | float) else None
+
+    @property
+    def local_authorities(self) -> list[str] | None:
+        pop = (self.manifest.get("config") or {}).get("population") or {}
+        las = pop.get("local_authorities")
+        return list(las) if las else None
+
+
+def _read_manifest(out: Path) -> dict[str, Any]:
+    p = out / "manifest.json"
+    if not p.exists():
+        return {}
+    try:
+        m = json.loads(p.read_text())
+    except json.JSONDecodeError as e:
+        raise NeighsimError(f"{p}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    return m if isinstance(m, dict) else {}
+
+
+def _read_summary(out: Path) -> pd.DataFrame:
+    p = out / "summary.csv"
+    if not p.exists():
+        raise NeighsimError(f"{out}: no summary.csv here; run `neighsim run --out {out}` first")
+    df = pd.read_csv(p, dtype={"scenario": str, "outcome": str, "period": str, "level": str, "area": str,
+                               "stratum": str, "measure": str}, keep_default_na=False, na_values=[""])
+    missing = [c for c in SUMMARY_COLUMNS if c not in df.columns]
+    if missing:
+        raise NeighsimError(f"{p}: missing column(s) {missing}; expected {SUMMARY_COLUMNS}")
+    for c in ("mean", "lower", "upper", "n"):
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    for c in ("scenario", "outcome", "period", "level", "area", "stratum", "measure"):
+        df[c] = df[c].astype(object)  # plain Python strings: cheap equality tests on small slices
+    return df
+
+
+def _read_validation(out: Path) -> pd.DataFrame | None:
+    p = out / "validation.csv"
+    if not p.exists():
+        return None
+    df = pd.read_csv(p)
+    if "pass" in df.columns:
+        df["pass"] = df["pass"].astype(str).str.lower().isin(("true", "1", "yes"))
+    return df
+
+
+def _parameters(manifest: dict[str, Any]) -> tuple[list[dict[str, Any]], Path | None, str | None]:
+    """The parameter table of the run's own parameter folder when it still exists, else the default one."""
+    from ..config import load_config
+    from ..parameters import load_parameters
+
+    cfg = manifest.get("config") or {}
+    candidates: list[Path] = []
+    if cfg.get("base_dir") and cfg.get("parameters"):
+        candidates.append(Path(cfg["base_dir"]) / str(cfg["parameters"]))
+    note = None
+    for d in candidates:
+        if d.is_dir():
+            return load_parameters(d).table(), d.resolve(), None
+    d = load_config().parameters_dir()
+    if candidates:
+        note = (f"The run's parameter folder {candidates[0]} no longer exists; the appendix lists the "
+                f"parameters in {d}, which may differ from those the run used.")
+    return load_parameters(d).table(), d, note
+
+
+def _period_kind(periods: list[str]) -> tuple[str, list[str]]:
+    years = sorted(p for p in periods if "/" in p)
+    wholes = sorted(p for p in periods if "/" not in p)
+    if not wholes:
+        raise NeighsimError("summary.csv has no whole-horizon period (such as 2026-2031)")
+    return wholes[0], years
+
+
+def load_run(out_dir: str | Path) -> RunData:
+    """Parse an output folder; raises NeighsimError with a plain message when it is not one."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise NeighsimError(f"{out}: no such output folder")
+    summary = _read_summary(out)
+    manifest = _read_manifest(out)
+    comparator = str(manifest.get("comparator") or "baseline")
+    present = list(dict.fromkeys(summary["scenario"]))
+    if comparator not in present:
+        raise NeighsimError(f"{out}/summary.csv: no rows for the comparator scenario {comparator!r}")
+    ordered = [s for s in (manifest.get("scenarios") or {}) if s in present and s != comparator]
+    scenarios = ordered + sorted(s for s in present if s != comparator and s not in ordered)
+    whole, years = _period_kind(list(summary["period"].unique()))
+    ics = summary.loc[summary["level"] == "ics", "area"]
+    ics_area = str(ics.iloc[0]) if len(ics) else ""
+    params, pdir, pnote = _parameters(manifest)
+    data = RunData(out_dir=out, summary=summary, manifest=manifest, validation=_read_validation(out),
+                   parameters=params, parameters_dir=pdir, comparator=comparator, scenarios=scenarios,
+                   whole=whole, years=years, ics_area=ics_area)
+    if pnote:
+        data.notes.append(pnote)
+    data.notes.extend(_data_notes(data))
+    return data
+
+
+def _data_notes(d: RunData) -> list[str]:
+    """Plain statements about the folder a reader should know before quoting numbers."""
+    notes: list[str] = []
+    las = d.local_authorities
+    if las:
+        notes.append(f"This run simulated only {', '.join(las)}; rows labelled '{d.ics_area}' (and the "
+                     "place rows) cover those areas only, not the whole system.")
+    if d.scale is not None and d.scale < 1:
+        notes.append(f"The run synthesised {d.scale:.0%} of residents (scale {d.scale:g}): counts (admissions, "
+                     f"bed days, deaths, costs) are for that sample, roughly {1 / d.scale:.3g} times smaller "
+                     "than for the whole population; rates per 1,000 and life expectancy are not affected.")
+    reps = d.replicates
+    if reps:
+        short = d.summary[d.summary["n"] < reps]
+        if len(short):
+            notes.append(f"{len(short):,} of {len(d.summary):,} summary rows rest on fewer than {reps} "
+                         "replicates (column n). These are mostly rare events in small strata, where a "
+                         "replicate with no events leaves no row; their means and intervals describe only the "
+                         "replicates with events, so treat them with care.")
+        if reps < 10:
+            notes.append(f"Only {reps} replicate(s): the 95% intervals are rough (percentiles of very few "
+                         "values). Use 20 or more replicates for figures to be quoted.")
+    return notes

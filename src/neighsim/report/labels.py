@@ -1,0 +1,141 @@
+"""Words and number formats for managers: outcome names, scenario names, numbers with intervals."""
+
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+from collections.abc import Sequence
+
+OUTCOME_LABELS = {
+    "emergency_admissions": "Emergency admissions",
+    "emergency_admissions_per_1000": "Emergency admissions per 1,000 person-years",
+    "admissions_respiratory": "Respiratory admissions",
+    "admissions_cardiovascular": "Cardiovascular admissions",
+    "admissions_falls": "Falls admissions",
+    "admissions_other": "Other emergency admissions",
+    "admissions_falls_per_1000": "Falls admissions per 1,000 person-years",
+    "bed_days": "Emergency bed days",
+    "deaths": "Deaths",
+    "deaths_per_1000": "Deaths per 1,000 person-years",
+    "falls": "Falls",
+    "hip_fractures": "Hip fractures",
+    "hip_fractures_per_1000": "Hip fractures per 1,000 person-years",
+    "population": "Residents (end of period)",
+    "person_years": "Person-years lived",
+    "life_expectancy": "Life expectancy at birth (years)",
+    "sii_life_expectancy": "Slope index of inequality in life expectancy (years)",
+    "sii_admissions": "Slope index of inequality in admission rate (per 1,000)",
+    "rii_admissions": "Relative index of inequality in admission rate",
+    "core20_gap_admissions": "Core20 gap in admission rate (per 1,000)",
+    "cost_admissions": "Cost of emergency admissions (£)",
+    "cost_intervention": "Intervention cost (£)",
+    "net_cost": "Net cost (£)",
+    "roi": "Return on investment (£ back per £1)",
+    "qalys": "QALYs",
+    "quits": "Smokers quitting",
+    "asr_admissions_per_1000": "Age-standardised emergency admissions per 1,000 a year",
+    "core20_ratio_admissions": "Core20 ratio of age-standardised admission rates",
+    "costs_avoided": "Admission costs avoided (£, discounted)",
+    "payback_year": "Payback year",
+    "qalys_gained": "QALYs gained (discounted)",
+    "cost_per_qaly": "Net cost per QALY gained (£)",
+    "cost_per_admission_avoided": "Net cost per admission avoided (£)",
+    "admissions_avoided": "Emergency admissions avoided",
+    "smokers": "Smokers (end of period)",
+}
+
+CAUSE_OUTCOMES = ("admissions_respiratory", "admissions_cardiovascular", "admissions_falls", "admissions_other")
+
+
+def outcome_label(outcome: str, prefixes: Sequence[str] = ()) -> str:
+    """A reader's name for an outcome; `prefixes` are intervention names ('falls_pathway') so that
+    'falls_pathway_exercisers_adherent' reads 'Falls pathway: exercisers adherent'."""
+    if outcome in OUTCOME_LABELS:
+        return OUTCOME_LABELS[outcome]
+    for p in sorted(prefixes, key=len, reverse=True):
+        if outcome.startswith(p + "_"):
+            rest = outcome[len(p) + 1:]
+            return f"{scenario_label(p)}: {'cost (£)' if rest == 'cost' else rest.replace('_', ' ')}"
+    for suffix, words in (("_participants", "participants"), ("_cost", "cost (£)")):
+        if outcome.endswith(suffix):
+            return f"{scenario_label(outcome[: -len(suffix)])}: {words}"
+    return outcome.replace("_", " ").capitalize()
+
+
+def scenario_label(name: str) -> str:
+    """'falls_pathway' -> 'Falls pathway'; 'baseline' stays lower-case-free 'Baseline'."""
+    s = name.replace("_", " ").replace("-", " ").strip()
+    return s[:1].upper() + s[1:] if s else name
+
+
+def stratum_label(stratum: str) -> str:
+    if stratum == "all":
+        return "everyone"
+    parts = []
+    for kv in stratum.split(","):
+        k, _, v = kv.partition("=")
+        parts.append({"sex": f"{v}s" if v in ("male", "female") else v,
+                      "imd_decile": f"IMD decile {v}", "imd_quintile": f"IMD quintile {v}",
+                      "age_band": f"aged {v}",
+                      "core20": "Core20" if v == "yes" else "outside Core20"}.get(k, kv))
+    return ", ".join(parts)
+
+
+def is_money(outcome: str) -> bool:
+    return "cost" in outcome and not outcome.startswith("roi")
+
+
+def digits_for(values: Sequence[float]) -> int:
+    """Decimals for a whole table column, so its numbers line up."""
+    return _digits([float(v) for v in values if v is not None])
+
+
+def _digits(values: list[float]) -> int:
+    """Decimals that suit the largest value shown; none for whole numbers (counts, zero)."""
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v)]
+    if not finite or all(float(v).is_integer() for v in finite):
+        return 0
+    a = max(finite)
+    return 0 if a >= 1000 else 1 if a >= 10 else 2 if a >= 0.1 else 3
+
+
+def fmt(x: float | None, money: bool = False, digits: int | None = None) -> str:
+    """Numbers as a manager reads them: thousands separators, few decimals, '–' for missing."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    x = float(x)
+    if digits is None:
+        digits = _digits([x])
+    s = f"{abs(x):,.{digits}f}"
+    sign = "−" if x < 0 and float(s.replace(",", "")) != 0 else ""
+    return f"{sign}£{s}" if money else f"{sign}{s}"
+
+
+def fmt_interval(mean: float | None, lower: float | None, upper: float | None, money: bool = False,
+                 digits: int | None = None) -> str:
+    """'1,234 (1,100 to 1,350)': the mean with its 95% interval, all with the same decimals."""
+    if mean is None or not math.isfinite(float(mean)):
+        return "–"
+    if lower is None or upper is None or not (math.isfinite(float(lower)) and math.isfinite(float(upper))):
+        return fmt(mean, money, digits)
+    if digits is None:
+        digits = _digits([float(mean), float(lower), float(upper)])
+    return f"{fmt(mean, money, digits)} ({fmt(lower, money, digits)} to {fmt(upper, money, digits)})"
+
+
+def wrap(text: str, width: int = 38) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def short_area(name: str, width: int = 32) -> str:
+    """The part after 'Locality: ', shortened in the middle so names sharing a start stay distinct."""
+    tail = name.split(": ", 1)[-1]
+    if len(tail) <= width:
+        return tail
+    head = width // 3
+    return tail[:head].rstrip() + "…" + tail[-(width - head - 1):].lstrip()
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "x"

@@ -1,0 +1,398 @@
+"""Tables read from the summary: the headline, and the frames behind each spreadsheet sheet.
+
+All frames keep numbers as numbers (mean, lower, upper columns); the HTML and Markdown writers format
+them, the spreadsheet writes them as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..parameters import CONFIDENCE
+from .data import RunData
+from .labels import CAUSE_OUTCOMES, is_money, scenario_label, stratum_label
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One headline line: an outcome read for a stratum, with the sign that makes 'good' positive."""
+
+    label: str
+    outcome: str
+    stratum: str = "all"
+    sign: int = 1          # -1 turns a difference (scenario minus baseline) into "avoided"
+    measure: str | None = None  # force a measure (percent_change); None lets RunData.effect decide
+    fallback: Indicator | None = None  # read instead when the folder lacks this outcome
+
+
+BASELINE_INDICATORS = [
+    Indicator("Emergency admissions (five years)", "emergency_admissions"),
+    Indicator("Emergency admissions per 1,000 person-years", "emergency_admissions_per_1000"),
+    Indicator("Age-standardised emergency admissions per 1,000 a year", "asr_admissions_per_1000"),
+    Indicator("Emergency bed days", "bed_days"),
+    Indicator("Falls admissions", "admissions_falls"),
+    Indicator("Hip fractures", "hip_fractures"),
+    Indicator("Deaths", "deaths"),
+    Indicator("Cost of emergency admissions (£, undiscounted)", "cost_admissions"),
+    Indicator("QALYs lived (undiscounted)", "qalys"),
+    Indicator("Admission rate, Core20 (per 1,000 person-years)", "emergency_admissions_per_1000", "core20=yes"),
+    Indicator("Admission rate, outside Core20 (per 1,000 person-years)", "emergency_admissions_per_1000",
+              "core20=no"),
+    Indicator("Core20 gap in age-standardised admission rate (per 1,000 a year)", "core20_gap_admissions"),
+    Indicator("Core20 ratio of age-standardised admission rates", "core20_ratio_admissions"),
+    Indicator("Slope index of inequality in admission rate (per 1,000 a year)", "sii_admissions"),
+    Indicator("Relative index of inequality in admission rate", "rii_admissions"),
+    Indicator("Life expectancy, males (years)", "life_expectancy", "sex=male"),
+    Indicator("Life expectancy, females (years)", "life_expectancy", "sex=female"),
+    Indicator("Slope index of inequality in life expectancy, males (years)", "sii_life_expectancy", "sex=male"),
+    Indicator("Slope index of inequality in life expectancy, females (years)", "sii_life_expectancy",
+              "sex=female"),
+]
+
+OUTCOME_INDICATORS = [
+    Indicator("Emergency admissions avoided", "emergency_admissions", sign=-1),
+    Indicator("Change in emergency admissions (%)", "emergency_admissions", measure="percent_change"),
+    Indicator("Emergency bed days avoided", "bed_days", sign=-1),
+    Indicator("Falls admissions avoided", "admissions_falls", sign=-1),
+    Indicator("Hip fractures avoided", "hip_fractures", sign=-1),
+    Indicator("Deaths averted", "deaths", sign=-1),
+]
+MONEY_INDICATORS = [
+    Indicator("Intervention cost (£, undiscounted)", "cost_intervention"),
+    Indicator("Admission costs avoided (£, discounted)", "costs_avoided",
+              fallback=Indicator("Admission costs avoided (£, undiscounted)", "cost_admissions", sign=-1)),
+    Indicator("Net cost (£, discounted; negative = net saving)", "net_cost"),
+    Indicator("Return on investment (£ of admission costs avoided per £1 spent)", "roi"),
+    Indicator("Payback year (1 = 2026/27; blank = not within the horizon)", "payback_year"),
+    Indicator("QALYs gained (discounted)", "qalys_gained",
+              fallback=Indicator("QALYs gained (undiscounted)", "qalys")),
+    Indicator("Net cost per QALY gained (£)", "cost_per_qaly"),
+    Indicator("Net cost per admission avoided (£)", "cost_per_admission_avoided"),
+]
+EQUITY_INDICATORS = [
+    Indicator("Change in admission rate, Core20 (per 1,000 person-years)", "emergency_admissions_per_1000",
+              "core20=yes"),
+    Indicator("Change in admission rate, outside Core20 (per 1,000 person-years)",
+              "emergency_admissions_per_1000", "core20=no"),
+    Indicator("Change in Core20 gap, age-standardised (per 1,000 a year; negative = gap narrows)",
+              "core20_gap_admissions"),
+    Indicator("Change in Core20 ratio of admission rates (negative = gap narrows)", "core20_ratio_admissions"),
+    Indicator("Change in slope index of inequality, admissions (negative = gap narrows)", "sii_admissions"),
+    Indicator("Change in relative index of inequality, admissions", "rii_admissions"),
+    Indicator("Change in slope index of inequality in life expectancy, males (years)", "sii_life_expectancy",
+              "sex=male"),
+    Indicator("Change in slope index of inequality in life expectancy, females (years)", "sii_life_expectancy",
+              "sex=female"),
+]
+IMPACT_INDICATORS = OUTCOME_INDICATORS + MONEY_INDICATORS + EQUITY_INDICATORS
+
+HEADLINE_COLUMNS = ["section", "group", "scenario", "indicator", "mean", "lower", "upper", "n", "read_as", "outcome",
+                    "stratum", "period", "money"]
+KEY_OUTCOMES = ["emergency_admissions", "emergency_admissions_per_1000", *CAUSE_OUTCOMES, "bed_days", "deaths",
+                "deaths_per_1000", "falls", "hip_fractures", "population", "person_years"]
+NAMED_COST_EXCLUDE = {"net_cost"}
+
+
+def _signed(row: pd.Series, sign: int) -> tuple[float, float, float]:
+    m, lo, hi = float(row["mean"]), float(row["lower"]), float(row["upper"])
+    return (m, lo, hi) if sign > 0 else (-m, -hi, -lo)
+
+
+def participant_and_cost_outcomes(d: RunData, scenario: str) -> tuple[list[str], list[str]]:
+    """Intervention-specific outcomes ('<name>_participants', '<name>_cost') this scenario reports."""
+    outs = set(d.rows(scenario=scenario, level="ics", stratum="all", measure="value")["outcome"])
+    parts = sorted(o for o in outs if o.endswith("_participants"))
+    costs = sorted(o for o in outs if o.endswith("_cost") and o not in NAMED_COST_EXCLUDE)
+    return parts, costs
+
+
+def _read(d: RunData, sc: str, ind: Indicator) -> tuple[pd.Series | None, str, Indicator]:
+    """The row behind an indicator (or its fallback) and how it was read."""
+    cur: Indicator | None = ind
+    while cur is not None:
+        if cur.measure:
+            r, how = d.one(sc, cur.outcome, cur.measure, stratum=cur.stratum), cur.measure
+        else:
+            r, how = d.effect(sc, cur.outcome, stratum=cur.stratum)
+        if r is not None:
+            return r, how, cur
+        cur = cur.fallback
+    return None, "", ind
+
+
+def headline(d: RunData) -> pd.DataFrame:
+    """Baseline totals, then each scenario's effects, over the whole horizon for the ICS."""
+    return d.cached("headline", lambda: _headline(d))
+
+
+def _headline(d: RunData) -> pd.DataFrame:
+    rows: list[dict] = []
+    for ind in BASELINE_INDICATORS:
+        r = d.one(d.comparator, ind.outcome, "value", stratum=ind.stratum)
+        if r is not None:
+            rows.append({"section": "Baseline projection", "group": 0, "scenario": d.comparator,
+                         "indicator": ind.label,
+                         "mean": r["mean"], "lower": r["lower"], "upper": r["upper"], "n": r["n"],
+                         "read_as": "value",
+                         "outcome": ind.outcome, "stratum": ind.stratum, "period": d.whole,
+                         "money": is_money(ind.outcome)})
+    for sc in d.scenarios:
+        parts, _ = participant_and_cost_outcomes(d, sc)
+        extra = [Indicator(d.label(o), o) for o in parts]
+        groups = [(0, OUTCOME_INDICATORS), (1, extra), (2, MONEY_INDICATORS), (3, EQUITY_INDICATORS)]
+        for group, ind in ((g, i) for g, inds in groups for i in inds):
+            r, how, used = _read(d, sc, ind)
+            if r is None:
+                continue
+            sign = used.sign if how == "difference" else 1
+            label = used.label if not (used.sign < 0 and how != "difference") else d.label(used.outcome)
+            m, lo, hi = _signed(r, sign)
+            rows.append({"section": "Impact against " + d.comparator, "group": group, "scenario": sc,
+                         "indicator": label,
+                         "mean": m, "lower": lo, "upper": hi, "n": r["n"],
+                         "read_as": how + (" x -1" if sign < 0 else ""), "outcome": used.outcome,
+                         "stratum": used.stratum, "period": d.whole, "money": is_money(used.outcome)})
+    return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
+
+
+def activity(d: RunData) -> pd.DataFrame:
+    """What each scenario delivered: outcomes only scenarios report (offered, accepted, participants,
+    quits, costs by module), over the whole horizon, ICS level."""
+    return d.cached("activity", lambda: _activity(d))
+
+
+def _activity(d: RunData) -> pd.DataFrame:
+    base = set(d.rows(scenario=d.comparator)["outcome"])
+    rows = []
+    for sc in d.scenarios:
+        r = d.rows(scenario=sc, level="ics", stratum="all", measure="value", period=d.whole)
+        r = r[~r["outcome"].isin(base) & ~r["outcome"].isin(ECONOMICS)]
+        for _, x in r.iterrows():
+            rows.append({"scenario": sc, "indicator": d.label(x["outcome"]), "mean": x["mean"],
+                         "lower": x["lower"], "upper": x["upper"], "outcome": x["outcome"]})
+    return pd.DataFrame(rows, columns=["scenario", "indicator", "mean", "lower", "upper", "outcome"])
+
+
+def by_year(d: RunData) -> pd.DataFrame:
+    """ICS totals by financial year and for the horizon, every scenario and measure."""
+    return d.cached("by_year", lambda: _by_year(d))
+
+
+def _by_year(d: RunData) -> pd.DataFrame:
+    wanted = [o for o in KEY_OUTCOMES if d.has_outcome(o)] + cost_outcomes(d)
+    s = d.rows(level="ics", stratum="all")
+    s = s[s["outcome"].isin(wanted)].copy()
+    order = {p: i for i, p in enumerate(d.years + [d.whole])}
+    s["_o"] = s["outcome"].map({o: i for i, o in enumerate(wanted)})
+    s["_p"] = s["period"].map(order)
+    s["_s"] = s["scenario"].map({x: i for i, x in enumerate([d.comparator] + d.scenarios)})
+    s = s.sort_values(["_s", "_o", "measure", "_p"])
+    return pd.DataFrame({"scenario": s["scenario"], "indicator": s["outcome"].map(d.label),
+                         "period": s["period"], "measure": s["measure"], "mean": s["mean"], "lower": s["lower"],
+                         "upper": s["upper"], "replicates (n)": s["n"], "outcome": s["outcome"]})
+
+
+ECONOMICS = ("cost_admissions", "cost_intervention", "costs_avoided", "net_cost", "roi", "payback_year",
+             "cost_per_admission_avoided", "cost_per_qaly", "qalys", "qalys_gained", "admissions_avoided")
+
+
+HORIZON_OUTCOMES = ("costs_avoided", "cost_intervention", "net_cost", "roi", "qalys_gained")
+
+
+def economics_by_horizon(d: RunData) -> pd.DataFrame:
+    """Paired economics per scenario for each payback horizon (financial-year periods are cumulative
+    from the first year in the summary), plus the intervention cost spent in that year."""
+    return d.cached("economics_by_horizon", lambda: _economics_by_horizon(d))
+
+
+def _economics_by_horizon(d: RunData) -> pd.DataFrame:
+    rows = []
+    for sc in d.scenarios:
+        for period in d.years + [d.whole]:
+            row: dict = {"scenario": sc, "horizon": period}
+            for o in HORIZON_OUTCOMES:
+                r, _ = d.effect(sc, o, period=period)
+                for c in ("mean", "lower", "upper"):
+                    row[f"{o}_{c}"] = None if r is None else r[c]
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    have = [o for o in HORIZON_OUTCOMES if o != "cost_intervention" and f"{o}_mean" in df
+            and df[f"{o}_mean"].notna().any()]
+    return df if have else pd.DataFrame()
+
+
+def cost_outcomes(d: RunData) -> list[str]:
+    """Economic outcomes, then each module's own costs and participants."""
+    outs = set(d.outcomes())
+    named = sorted(o for o in outs if o not in ECONOMICS and (o.endswith(("_cost", "_participants"))))
+    return [o for o in ECONOMICS if o in outs] + named
+
+
+def costs(d: RunData) -> pd.DataFrame:
+    """Every cost, ROI, QALY and participant outcome at ICS level, by period and measure."""
+    t = by_year(d)
+    return t[t["outcome"].isin(cost_outcomes(d))].reset_index(drop=True)
+
+
+def _value_map(d: RunData, scenario: str, outcome: str, measure: str, level: str,
+               stratum: str = "all") -> pd.DataFrame:
+    r = d.rows(scenario=scenario, outcome=outcome, measure=measure, period=d.whole, level=level,
+               stratum=stratum)
+    return r.set_index("area")[["mean", "lower", "upper"]]
+
+
+def core20_share(d: RunData, level: str) -> pd.Series:
+    """Share of person-years lived in Core20 LSOAs, by area (from the comparator's person-years)."""
+    allpy = _value_map(d, d.comparator, "person_years", "value", level)["mean"]
+    yes = _value_map(d, d.comparator, "person_years", "value", level, "core20=yes")["mean"]
+    return (yes.reindex(allpy.index).fillna(0.0) / allpy.replace(0, np.nan)).rename("share_core20")
+
+
+def by_area(d: RunData, levels: tuple[str, ...] = ("place", "locality", "neighbourhood")) -> pd.DataFrame:
+    """One row per area: baseline level and rate, Core20 share, and each scenario's effect."""
+    return d.cached(f"by_area{levels}", lambda: _by_area(d, levels))
+
+
+def _by_area(d: RunData, levels: tuple[str, ...]) -> pd.DataFrame:
+    frames = []
+    for level in levels:
+        py = _value_map(d, d.comparator, "person_years", "value", level)
+        if py.empty:
+            continue
+        f = pd.DataFrame(index=py.index)
+        f.insert(0, "level", level)
+        f["person_years"] = py["mean"]
+        pop = _value_map(d, d.comparator, "population", "value", level)["mean"]
+        f["residents_end"] = pop.reindex(f.index)
+        f["share_core20"] = core20_share(d, level).reindex(f.index)
+        for outcome, name in (("emergency_admissions", "admissions"), ("emergency_admissions_per_1000", "rate"),
+                              ("bed_days", "bed_days")):
+            v = _value_map(d, d.comparator, outcome, "value", level)
+            for c in ("mean", "lower", "upper"):
+                f[f"baseline_{name}_{c}"] = v[c].reindex(f.index)
+        for sc in d.scenarios:
+            for outcome, name in (("emergency_admissions", "avoided"),
+                                  ("emergency_admissions_per_1000", "avoided_per_1000")):
+                v = _value_map(d, sc, outcome, "difference", level)
+                f[f"{sc}_{name}_mean"] = -v["mean"].reindex(f.index)
+                f[f"{sc}_{name}_lower"] = -v["upper"].reindex(f.index)
+                f[f"{sc}_{name}_upper"] = -v["lower"].reindex(f.index)
+        frames.append(f.reset_index())
+    if not frames:
+        return pd.DataFrame(columns=["level", "area"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def deprivation_strata(d: RunData) -> list[str]:
+    st = set(d.rows(level="ics", outcome="emergency_admissions", scenario=d.comparator)["stratum"])
+    order = [f"imd_decile={i}" for i in range(1, 11)] + [f"imd_quintile={i}" for i in range(1, 6)] + \
+        ["core20=yes", "core20=no"]
+    return [s for s in order if s in st]
+
+
+def by_deprivation(d: RunData) -> pd.DataFrame:
+    """ICS rows by IMD decile, quintile and Core20: baseline admissions and rates, and each effect."""
+    return d.cached("by_deprivation", lambda: _by_deprivation(d))
+
+
+def _by_deprivation(d: RunData) -> pd.DataFrame:
+    rows = []
+    for st in deprivation_strata(d):
+        row: dict = {"group": stratum_label(st), "stratum": st}
+        py = d.one(d.comparator, "person_years", stratum=st)
+        row["person_years"] = None if py is None else py["mean"]
+        for outcome, name in (("emergency_admissions", "admissions"), ("emergency_admissions_per_1000", "rate"),
+                              ("bed_days", "bed_days"), ("deaths", "deaths")):
+            r = d.one(d.comparator, outcome, stratum=st)
+            for c in ("mean", "lower", "upper"):
+                row[f"baseline_{name}_{c}"] = None if r is None else r[c]
+        for sc in d.scenarios:
+            for outcome, name in (("emergency_admissions", "avoided"),
+                                  ("emergency_admissions_per_1000", "avoided_per_1000")):
+                r = d.one(sc, outcome, "difference", stratum=st)
+                row[f"{sc}_{name}_mean"] = None if r is None else -r["mean"]
+                row[f"{sc}_{name}_lower"] = None if r is None else -r["upper"]
+                row[f"{sc}_{name}_upper"] = None if r is None else -r["lower"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _value_cell(v: object) -> object:
+    if isinstance(v, tuple | list):
+        return ", ".join(f"{x:g}" for x in v)
+    return v
+
+
+def assumptions(d: RunData) -> pd.DataFrame:
+    """Every parameter with its source and confidence mark; M and A marks are assumptions."""
+    rows = []
+    for p in d.parameters:
+        rows.append({"parameter": p["parameter"], "value": _value_cell(p["value"]), "unit": p.get("unit", ""),
+                     "uncertainty": p.get("uncertainty", ""), "source": p.get("source", ""),
+                     "confidence": p.get("confidence", ""),
+                     "confidence meaning": CONFIDENCE.get(p.get("confidence", ""), ""),
+                     "assumption": "yes" if p.get("assumption") else "no",
+                     "calibrated": "yes" if p.get("calibrated") else "no", "note": p.get("note", ""),
+                     "file": p.get("file", "")})
+    return pd.DataFrame(rows)
+
+
+def validation(d: RunData) -> pd.DataFrame | None:
+    if d.validation is None:
+        return None
+    v = d.validation.copy()
+    if {"simulated", "observed"} <= set(v.columns):
+        v.insert(v.columns.get_loc("simulated") + 1, "simulated / observed",
+                 v["simulated"] / v["observed"].replace(0, np.nan))
+    return v
+
+
+def provenance(d: RunData) -> list[tuple[str, object]]:
+    """Key facts of the run, as (item, value) pairs straight from manifest.json (numbers stay numbers)."""
+    m = d.manifest
+    cfg = m.get("config") or {}
+    pop = cfg.get("population") or {}
+    time = cfg.get("time") or {}
+    items: list[tuple[str, object]] = [
+        ("Output folder", str(d.out_dir.resolve())),
+        ("Run name", m.get("name")),
+        ("Command", m.get("command")),
+        ("Started", m.get("created")),
+        ("Finished", m.get("finished")),
+        ("Wall-clock seconds", m.get("seconds")),
+        ("Seconds inside tasks", m.get("task_seconds")),
+        ("Population build seconds", m.get("population_build_seconds")),
+        ("Configuration file", cfg.get("source")),
+        ("Area name", cfg.get("name")),
+        ("Local authorities", ", ".join(pop.get("local_authorities") or []) or "all"),
+        ("Scale (fraction of residents)", pop.get("scale")),
+        ("Start date", time.get("start")),
+        ("Months", time.get("months")),
+        ("Master seed", m.get("seed")),
+        ("Replicates", m.get("replicates")),
+        ("Parameter draws (PSA)", "yes" if m.get("psa") else "no" if "psa" in m else None),
+        ("Comparator", m.get("comparator")),
+        ("Scenarios", ", ".join(scenario_label(s) for s in d.scenarios) or "none (baseline only)"),
+        ("Neighbourhoods simulated", len(m["neighbourhoods"]) if isinstance(m.get("neighbourhoods"), list)
+         else None),
+        ("Backend", m.get("backend")),
+        ("Tasks", m.get("tasks")),
+        ("Tasks resumed", m.get("tasks_resumed")),
+        ("Code commit", m.get("commit")),
+        ("Parameter folder", str(d.parameters_dir) if d.parameters_dir else None),
+    ]
+    for k, v in (m.get("versions") or {}).items():
+        items.append((f"Version: {k}", v))
+    for name, desc in (m.get("scenarios") or {}).items():
+        items.append((f"Scenario definition: {name}", desc if isinstance(desc, str) else _compact(desc)))
+    return [(k, v if isinstance(v, int | float) and not isinstance(v, bool) else str(v))
+            for k, v in items if v not in (None, "")]
+
+
+def _compact(obj: object) -> str:
+    import json
+
+    return json.dumps(obj, default=str, separators=(", ", ": "))
