@@ -294,7 +294,7 @@ class NeighbourhoodModel(mesa.Model):
             rows_smoking=np.flatnonzero(adult & alive & ((smoking > 0) | (age < 35))))
         live = np.flatnonzero(alive)
         self.recorder.add("person_months", stratum[live])
-        self.recorder.add("qalys", stratum[live], self._utility(live, age[live]) / 12.0)
+        self.recorder.add("qalys", stratum, self._utility(age) * (alive / 12.0))
         self.recorder.add_lt("person_months", lt[live])
         if self.t == 0:
             self.recorder.add("population_start", stratum[live])
@@ -302,20 +302,22 @@ class NeighbourhoodModel(mesa.Model):
         pm = self.recorder.data["person_months"][self.t]
         self.alive_by_neighbourhood = pm.reshape(len(self.neighbourhoods), -1).sum(axis=1)
 
-    def _utility(self, rows: np.ndarray, age: np.ndarray) -> np.ndarray:
-        """EQ-5D utility per resident: age norm x condition and frailty multipliers (for QALYs)."""
+    def _utility(self, age: np.ndarray) -> np.ndarray:
+        """EQ-5D utility of every row: age norm x condition and frailty multipliers (for QALYs).
+        Whole arrays and small lookup tables: no per-resident gathers of large arrays."""
         c, p = self.cohort, self.params
         if not hasattr(self, "_util_tables"):
             from .recorder import _BAND_OF_AGE
 
             m = np.asarray(p["economics.utility_multiplier_ltc"])
-            self._util_tables = (np.asarray(p["economics.utility_by_age"])[_BAND_OF_AGE], m,
+            combos = np.arange(16)
+            ltc = np.prod([np.where((combos >> k) & 1, m[k], 1.0) for k in range(4)], axis=0)
+            self._util_tables = (np.asarray(p["economics.utility_by_age"])[_BAND_OF_AGE], ltc,
                                  m[4] ** np.arange(16.0), np.asarray(p["economics.utility_multiplier_frailty"]))
-        by_age, m, other_pow, frail = self._util_tables
-        u = by_age[np.minimum(age, 120)] * other_pow[c.other_ltcs[rows]] * frail[c.frailty[rows]]
-        for k, cond in enumerate(CONDITIONS):
-            u = u * (1.0 - (1.0 - m[k]) * c[cond][rows])
-        return u
+        by_age, ltc, other_pow, frail = self._util_tables
+        code = c.htn.view(np.uint8) | (c.cvd.view(np.uint8) << 1) | (c.copd.view(np.uint8) << 2) | (
+            c.diabetes.view(np.uint8) << 3)
+        return by_age[np.minimum(age, 120)] * ltc[code] * other_pow[c.other_ltcs] * frail[c.frailty]
 
     def end_step(self) -> None:
         for iv in self.interventions:
