@@ -101,3 +101,11 @@ def test_parameter_draws_are_reproducible_and_respect_distributions():
     spec = params.spec("conditions.deprivation_age_shift")  # uniform(10, 15)
     draws = [spec.draw(np.random.default_rng(i)).value for i in range(200)]
     assert 10 <= min(draws) and max(draws) <= 15
+
+
+def test_list_values_cannot_take_single_number_distributions(tmp_path):
+    write(tmp_path, "x:\n  value: [0.1, 0.2]\n  source: s\n  confidence: V\n  dist: {type: beta, a: 1, b: 2}\n",
+          "group.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_parameters(tmp_path)
+    assert err.value.field == "x.dist"

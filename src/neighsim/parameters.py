@@ -170,6 +170,9 @@ def _check_spec(file: Path, name: str, spec: Any) -> Parameter:
     for k, v in dist.items():
         if k != "type" and not (isinstance(v, int | float) and not isinstance(v, bool)):
             raise ConfigError(where, f"{name}.dist.{k}", f"expected a number, got {v!r}")
+    if isinstance(value, tuple) and kind in ("beta", "triangular", "uniform"):
+        raise ConfigError(where, f"{name}.dist", f"{kind} draws one number; a list value needs lognormal, "
+                                                 "normal or gamma (one shared factor) or fixed")
     if kind == "triangular" and not dist["low"] <= float(np.asarray(value).flat[0]) <= dist["high"]:
         raise ConfigError(where, f"{name}.dist", "triangular needs low <= value <= high")
     return Parameter(name=name, value=value, source=str(spec["source"]), confidence=conf, dist=dict(dist),

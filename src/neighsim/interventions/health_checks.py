@@ -25,7 +25,7 @@ import numpy as np
 
 from .base import NEVER, Effect, Intervention, Option
 from .registry import register
-from .smoking_support import StopSmokingSupport, support_multiplier
+from .smoking_support import SUPPORT_EFFECTS, StopSmokingSupport, support_multiplier
 
 P = "interventions."
 # state fields, prefixed with the intervention's name (e.g. health_checks_check_step)
@@ -56,9 +56,7 @@ class HealthChecks(Intervention):
                                    "CVD onset and cardiovascular admissions, persistent treated"),
         "smoker_referral": Effect(P + "health_checks_smoker_referral", "probability",
                                   "attending smokers who take up stop-smoking support"),
-        "support_quit_52wk": Effect(P + "stop_smoking_quit_52wk", "probability",
-                                    "52-week quit probability in stop-smoking support"),
-        "support_months": Effect(P + "stop_smoking_support_months", "months", "months of support"),
+        **SUPPORT_EFFECTS,
     }
     cost_spec = {"per_participant": P + "health_checks_cost_per_check"}
     options_spec = {"cycle_months": Option(60, int, "months between invitations (five years)")}

@@ -18,7 +18,14 @@ import math
 
 import numpy as np
 
-from .base import Modifier
+from .base import Effect, Modifier
+
+# Effect settings of the shared stop-smoking service, declared once for every module that refers to it
+SUPPORT_EFFECTS = {
+    "support_quit_52wk": Effect("interventions.stop_smoking_quit_52wk", "probability",
+                                "52-week quit probability in stop-smoking support"),
+    "support_months": Effect("interventions.stop_smoking_support_months", "months", "months of support"),
+}
 
 UNTIL = "stop_smoking_support_until"  # last month of support (-1: never)
 MULT = "stop_smoking_support_rr"

@@ -24,8 +24,8 @@ import numpy as np
 
 from .base import NEVER, Effect, Intervention, Option
 from .registry import register
+from .smoking_support import SUPPORT_EFFECTS, StopSmokingSupport, support_multiplier
 from .smoking_support import UNTIL as SUPPORT_UNTIL
-from .smoking_support import StopSmokingSupport, support_multiplier
 
 P = "interventions."
 REFERRED = "referral_step"  # state field, prefixed with the intervention's name
@@ -59,9 +59,7 @@ class Tobacco(Intervention):
                                           "odds ratio of abstinence, service vs usual care"),
         "community_referral_annual": Effect(P + "tobacco_community_referral_annual", "probability",
                                             "smokers referred to the community service each year"),
-        "support_quit_52wk": Effect(P + "stop_smoking_quit_52wk", "probability",
-                                    "52-week quit probability in stop-smoking support"),
-        "support_months": Effect(P + "stop_smoking_support_months", "months", "months of support"),
+        **SUPPORT_EFFECTS,
     }
     cost_spec = {"per_participant": P + "tobacco_community_cost_per_participant",
                  "inpatient_per_participant": P + "tobacco_inpatient_cost_per_smoker"}
