@@ -44,7 +44,7 @@ def test_run_neighbourhood_subset_and_bad_ids(tmp_path, capsys):
     assert set(s.loc[s["level"] == "neighbourhood", "area"]) == {"Tamworth: Wilnecote & Belgrave"}
     assert main(["run", *SMALL, "--neighbourhoods", "999", "--out", str(tmp_path / "x"), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "unknown neighbourhood ids [999]" in err and "Traceback" not in err
+    assert "unknown ids [999]" in err and "Traceback" not in err
 
 
 def test_validate_and_plan(tmp_path, capsys):

@@ -77,7 +77,7 @@ def test_every_parameter_has_value_source_and_confidence():
         ("x:\n  value: 1\n  confidence: V\n", "x.source"),
         ("x:\n  value: abc\n  source: s\n  confidence: V\n", "x.value"),
         ("x:\n  value: 1\n  source: s\n  confidence: Z\n", "x.confidence"),
-        ("x:\n  value: 1\n  source: s\n  confidence: V\n  dist: {type: lognormal}\n", "x.dist"),
+        ("x:\n  value: 1\n  source: s\n  confidence: V\n  dist: {type: lognormal}\n", "x.dist.se"),
         ("x:\n  value: 1\n  source: s\n  confidence: V\n  colour: red\n", "x.colour"),
     ],
 )

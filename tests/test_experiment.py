@@ -67,7 +67,7 @@ def test_experiment_file_and_convergence(tmp_path):
     assert set(conv["n_replicates"]) == {2, 3}
     assert {"ci_mean_width", "pi_width"} <= set(conv.columns)
     for bad, field in (("replicates: 0", "replicates"), ("backend: spark", "backend"),
-                       ("comparator: nope", "comparator"), ("scenarios: [missing.yaml]", "scenarios.0")):
+                       ("comparator: nope", "comparator"), ("scenarios: [missing.yaml]", "scenarios[0]")):
         f.write_text(f"name: t\nlocal_authorities: [Tamworth]\nscale: 0.05\n{bad}\n")
         with pytest.raises(ConfigError) as err:
             load_experiment(f)

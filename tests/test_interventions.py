@@ -472,12 +472,12 @@ def test_psa_draws_flow_through_effects(small_config):
 
 
 BAD = [
-    ("type: not_a_module", "interventions[0].type", "unknown intervention type"),
-    ("type: falls_pathway\n  uptake: -0.1", "interventions[0].uptake", "negative"),
-    ("type: falls_pathway\n  uptake: 1.5", "interventions[0].uptake", "at most 1"),
+    ("type: not_a_module", "interventions[0].type", "unknown type 'not_a_module'"),
+    ("type: falls_pathway\n  uptake: -0.1", "interventions[0].uptake.probability", "negative"),
+    ("type: falls_pathway\n  uptake: 1.5", "interventions[0].uptake.probability", "at most 1"),
     ("type: falls_pathway\n  uptake: {probability: 0.5, deprivation_or: 0}", "interventions[0].uptake.deprivation_or",
      "greater than 0"),
-    ("type: falls_pathway\n  uptake: interventions.nonsense", "interventions[0].uptake", "parameter"),
+    ("type: falls_pathway\n  uptake: interventions.nonsense", "interventions[0].uptake.probability", "parameter"),
     ("type: falls_pathway\n  capacity: -5", "interventions[0].capacity", "negative"),
     ("type: falls_pathway\n  cost: {per_participant: -1}", "interventions[0].cost.per_participant", "negative"),
     ("type: falls_pathway\n  cost: {fixed_per_year: -1}", "interventions[0].cost.fixed_per_year", "negative"),
@@ -498,7 +498,7 @@ BAD = [
     ("type: falls_pathway\n  targeting: core30", "interventions[0].targeting", "core20"),
     ("type: falls_pathway\n  start: 2031-04-01", "interventions[0].start", "after the projection ends"),
     ("type: falls_pathway\n  start: 2027-04-01\n  end: 2027-01-01", "interventions[0].end", "not after the start"),
-    ("type: falls_pathway\n  ramp_months: -2", "interventions[0].ramp_months", "whole number"),
+    ("type: falls_pathway\n  ramp_months: -2", "interventions[0].ramp_months", "greater than or equal to 0"),
     ("type: falls_pathway\n  allocation: sickest", "interventions[0].allocation", "highest_risk"),
     ("type: falls_pathway\n  eligibility: age >=", "interventions[0].eligibility", "ends too early"),
     ("type: falls_pathway\n  eligibility: shoe_size > 9", "interventions[0].eligibility", "unknown name"),
@@ -528,13 +528,13 @@ def test_bad_top_level_and_cli_message(tmp_path, small_config, capsys):
         load_scenario(path, small_config)
     assert err.value.field == "colour"
     path.write_text("name: bad\n")
-    with pytest.raises(ConfigError, match="non-empty list") as err:
+    with pytest.raises(ConfigError, match="required") as err:
         load_scenario(path, small_config)
     assert err.value.field == "interventions"
     path.write_text("name: bad\ninterventions: [{type: tobacco, uptake: -1}]\n")
     assert main(["run", str(path), "--la", "Tamworth", "--scale", "0.05", "--out", str(tmp_path / "o")]) == 2
     err_text = capsys.readouterr().err
-    assert str(path) in err_text and "interventions[0].uptake" in err_text
+    assert str(path) in err_text and "interventions[0].uptake.probability" in err_text
 
 
 # --- rules --------------------------------------------------------------------------------------------------

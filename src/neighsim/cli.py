@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,45 @@ from . import __version__
 from .errors import NeighsimError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit code 2) that name the flag and what it expects."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _number(kind: type, low: float | None = None, high: float | None = None, what: str = ""):
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what or kind.__name__}, got {text!r}") from None
+        if kind is float and not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        if (low is not None and v < low) or (high is not None and v > high):
+            raise argparse.ArgumentTypeError(f"expected {what} from {low:g} to {high:g}, got {text}")
+        return v
+    return parse
+
+
+def _la(text: str) -> str:
+    from .config import LOCAL_AUTHORITIES
+
+    canonical = {la.casefold(): la for la in LOCAL_AUTHORITIES}
+    if text.strip().casefold() not in canonical:
+        raise argparse.ArgumentTypeError(f"unknown local authority {text!r}; expected one of "
+                                         f"{', '.join(LOCAL_AUTHORITIES)} (any case)")
+    return canonical[text.strip().casefold()]
+
+
+SEED = _number(int, 0, 2**63 - 1, "a whole number")
+SCALE = _number(float, 0.001, 1.0, "a fraction of residents")
+REPLICATES = _number(int, 1, 100_000, "a whole number of replicates")
+WORKERS = _number(int, 1, 4096, "a whole number of workers")
+CHUNK = _number(int, 1, 10_000, "a whole number of neighbourhoods per task")
+NEIGHBOURHOOD = _number(int, 0, 100_000, "a neighbourhood id")
 
 
 def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
@@ -38,14 +80,26 @@ def _config(args: argparse.Namespace):
     return load_config(args.config, **overrides)
 
 
+def _add_output(p: argparse.ArgumentParser, out_help: str) -> None:
+    p.add_argument("--out", default=None, help=out_help)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the folder's run: finished tasks are checked and kept (same inputs only)")
+    p.add_argument("--force-new", action="store_true",
+                   help="if the folder holds results, move them aside (to DIR.replaced-TIME) and start afresh")
+    p.add_argument("--chunk", type=CHUNK, default=None,
+                   help="neighbourhoods per task (default: all in one task); smaller tasks spread better over "
+                        "many Ray workers and lose less when interrupted")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", default=None,
                    help="ICS configuration file (default: configs/ics.yaml)")
-    p.add_argument("--seed", type=int, default=None, help="master seed (default: from the configuration)")
-    p.add_argument("--scale", type=float, default=None,
-                   help="fraction of residents to synthesise, e.g. 0.05 for a quick look (default 1.0)")
-    p.add_argument("--la", action="append", metavar="NAME",
-                   help="restrict to a local authority (repeatable), e.g. --la Tamworth")
+    p.add_argument("--seed", type=SEED, default=None, help="master seed (default: from the configuration)")
+    p.add_argument("--scale", type=SCALE, default=None,
+                   help="fraction of residents to synthesise, 0.001 to 1, e.g. 0.05 for a quick look (default 1)")
+    p.add_argument("--la", action="append", metavar="NAME", type=_la,
+                   help="restrict to a local authority (repeatable, any case), e.g. --la Tamworth")
 
 
 @command("population")
@@ -76,8 +130,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("out") / ("run-" + "-".join(scenarios) if scenarios else "baseline")
     res = run_experiment(cfg, out, scenarios=scenarios, replicates=args.replicates,
                          neighbourhoods=args.neighbourhoods, backend=args.backend, address=args.address,
-                         workers=args.workers, resume=args.resume, progress=_progress_enabled(args),
-                         name="run")
+                         workers=args.workers, resume=args.resume, force_new=args.force_new, chunk=args.chunk,
+                         progress=_progress_enabled(args), name="run")
     _print_headline(res["summary"], out)
     return 0
 
@@ -108,7 +162,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     res = run_experiment(cfg, out, scenarios=scenarios, replicates=spec.replicates,
                          neighbourhoods=spec.neighbourhoods, backend=args.backend or spec.backend,
                          address=args.address or spec.address, workers=args.workers or spec.workers,
-                         resume=args.resume, psa=spec.psa, progress=_progress_enabled(args), name=spec.name,
+                         resume=args.resume, force_new=args.force_new, chunk=args.chunk or spec.chunk,
+                         psa=spec.psa, progress=_progress_enabled(args), name=spec.name,
                          comparator=spec.comparator)
     _print_headline(res["summary"], out)
     return 0
@@ -169,6 +224,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("schema")
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schemas import json_schema
+
+    text = json.dumps(json_schema(args.kind), indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(f"JSON Schema for {args.kind} files written to {args.out}")
+    else:
+        print(text)
+    return 0
+
+
 @command("bench")
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
@@ -183,14 +251,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="neighsim",
         description="Neighbourhood microsimulation of the residents of Staffordshire and Stoke-on-Trent: "
                     "projects April 2026 - March 2031 month by month and compares interventions.",
         epilog="Run `neighsim COMMAND --help` for each command's options. Docs: README.md and docs/.",
     )
     parser.add_argument("--version", action="version", version=f"neighsim {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     p = sub.add_parser("population", help="synthesise the residents and summarise them",
                        description="Build the residents, households, neighbourhoods and social network at the "
@@ -204,28 +272,24 @@ def build_parser() -> argparse.ArgumentParser:
                                    "manifest.json, tasks/*.parquet and summary.csv to --out.")
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO.yaml", help="scenario files (none: baseline only)")
     _add_common(p)
-    p.add_argument("--replicates", type=int, default=1, help="replicates (default 1)")
-    p.add_argument("--neighbourhoods", type=int, nargs="+", metavar="ID",
+    p.add_argument("--replicates", type=REPLICATES, default=1, help="replicates, 1 to 100,000 (default 1)")
+    p.add_argument("--neighbourhoods", type=NEIGHBOURHOOD, nargs="+", metavar="ID",
                    help="restrict to these neighbourhood ids (see `neighsim population`)")
     p.add_argument("--backend", choices=["serial", "ray"], default="serial",
                    help="where tasks run: this process (serial, default) or Ray")
     p.add_argument("--address", default=None, help="an existing Ray cluster, e.g. 10.0.0.5:6379 (with --backend ray)")
-    p.add_argument("--workers", type=int, default=None, help="local Ray workers (default: all cores)")
-    p.add_argument("--out", default=None, help="output folder (default out/baseline or out/run-NAMES)")
-    p.add_argument("--resume", action="store_true", help="skip tasks already finished in --out")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=WORKERS, default=None, help="local Ray workers (default: all cores)")
+    _add_output(p, "output folder (default out/baseline or out/run-NAMES)")
 
     p = sub.add_parser("experiment", help="run an experiment file (scenarios x replicates x parameter draws)",
                        description="Run experiments/NAME.yaml: comparator and alternative scenarios, replicates, "
                                    "probabilistic sensitivity analysis, neighbourhood subset, seed and output "
                                    "folder; writes manifest.json, tasks/, summary.csv and convergence.csv.")
     p.add_argument("file", metavar="EXPERIMENT.yaml")
-    p.add_argument("--out", default=None, help="output folder (default: the file's `out`, or out/NAME)")
-    p.add_argument("--resume", action="store_true", help="skip tasks already finished in the output folder")
     p.add_argument("--backend", choices=["serial", "ray"], default=None, help="override the file's backend")
     p.add_argument("--address", default=None, help="an existing Ray cluster")
-    p.add_argument("--workers", type=int, default=None, help="local Ray workers")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=WORKERS, default=None, help="local Ray workers")
+    _add_output(p, "output folder (default: the file's `out`, or out/NAME)")
 
     p = sub.add_parser("report", help="write report.html, report.md, results.xlsx and figures for a run",
                        description="Read an output folder (summary.csv, manifest.json, validation.csv) and write "
@@ -249,9 +313,16 @@ def build_parser() -> argparse.ArgumentParser:
                                    "vectorised engine with the per-agent path on one neighbourhood.")
     _add_common(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--per-agent-months", type=int, default=1,
+    p.add_argument("--per-agent-months", type=_number(int, 1, 60, "a whole number of months"), default=1,
                    help="months the (slow) per-agent path runs for the speed-up ratio (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("schema", help="print the JSON Schema of an input file format (for editors)",
+                       description="Print the JSON Schema of configs/ics.yaml (ics), scenario files (scenario), "
+                                   "experiment files (experiment) or parameter files (parameters), generated from "
+                                   "the same models that validate them.")
+    p.add_argument("kind", choices=["ics", "scenario", "experiment", "parameters"])
+    p.add_argument("--out", metavar="FILE", default=None, help="write to FILE instead of printing")
 
     for extra in EXTRA_PARSERS:
         extra(sub)
@@ -267,16 +338,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
+    _show_warnings(args.command)
     try:
         return COMMANDS[args.command](args)
     except NeighsimError as exc:
-        print(f"neighsim {args.command}: error: {exc}", file=sys.stderr)
+        print(f"neighsim {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"neighsim {args.command}: interrupted; finished results are kept on disk", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug, not the user's input: one line, the traceback on request
+        if os.environ.get("NEIGHSIM_DEBUG"):
+            raise
+        print(f"neighsim {args.command}: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+              "(a bug in neighsim: rerun with NEIGHSIM_DEBUG=1 for the traceback and report it)", file=sys.stderr)
+        return 1
+
+
+def _show_warnings(command: str) -> None:
+    """Warnings about the user's input as one line each; numpy's arithmetic warnings are not for users."""
+    from .errors import NeighsimWarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, NeighsimWarning):
+            print(f"neighsim {command}: warning: {message}", file=sys.stderr)
+        else:
+            print(f"neighsim {command}: warning: {category.__name__}: {message}", file=sys.stderr)
+
+    warnings.showwarning = show
+    warnings.simplefilter("default", NeighsimWarning)
 
 
 if __name__ == "__main__":  # pragma: no cover

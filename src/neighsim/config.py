@@ -10,11 +10,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .paths import configs_dir
+from .yamlio import read_yaml
 
 LOCAL_AUTHORITIES = (
     "Stoke-on-Trent",
@@ -45,12 +45,13 @@ class PopulationConfig(_Strict):
     def _known_las(cls, v: list[str] | None) -> list[str] | None:
         if v is None:
             return v
-        unknown = [x for x in v if x not in LOCAL_AUTHORITIES]
-        if unknown:
-            raise ValueError(f"unknown local authorities {unknown}; expected some of {list(LOCAL_AUTHORITIES)}")
         if not v:
             raise ValueError("give at least one local authority, or leave it out for all nine")
-        return v
+        canonical = {la.casefold(): la for la in LOCAL_AUTHORITIES}
+        unknown = [x for x in v if str(x).strip().casefold() not in canonical]
+        if unknown:
+            raise ValueError(f"unknown local authorities {unknown}; expected some of {list(LOCAL_AUTHORITIES)}")
+        return list(dict.fromkeys(canonical[str(x).strip().casefold()] for x in v))
 
     @model_validator(mode="after")
     def _dates(self) -> PopulationConfig:
@@ -116,33 +117,48 @@ class ICSConfig(_Strict):
         return ICSConfig.model_validate(data)
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(x) for x in loc) or "(top level)"
+def field_name(loc: tuple[Any, ...], tags: frozenset[str] = frozenset()) -> str:
+    """A pydantic location as a user reads it: interventions[0].uptake (discriminator tags left out)."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in tags:
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
 
 
-def validation_to_config_error(path: str | Path, err: ValidationError) -> ConfigError:
-    """One ConfigError naming every bad field of a pydantic validation error."""
+def _message(problem: dict[str, Any]) -> str:
+    kind, ctx = problem["type"], problem.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown key (not allowed here)"
+    if kind in ("value_error", "assertion_error") and "error" in ctx:
+        return str(ctx["error"])
+    if kind == "union_tag_invalid":
+        return (f"unknown {str(ctx.get('discriminator', 'type')).strip(chr(39))} {ctx.get('tag')!r}; "
+                f"expected one of {ctx.get('expected_tags')}")
+    msg = problem["msg"]
+    value = problem.get("input")
+    if kind != "missing" and isinstance(value, str | int | float | bool) and len(repr(value)) <= 60:
+        msg += f", got {value!r}"
+    return msg
+
+
+def validation_to_config_error(path: str | Path, err: ValidationError,
+                               tags: frozenset[str] = frozenset()) -> ConfigError:
+    """One ConfigError naming every bad field of a pydantic validation error (one line)."""
     problems = err.errors()
-    first = problems[0]
-    field = _field_name(first["loc"])
+    first = field_name(problems[0]["loc"], tags)
+    if problems[0]["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        first += ".type"
     msgs = []
     for p in problems:
-        name = _field_name(p["loc"])
-        msg = "unknown key (not allowed here)" if p["type"] == "extra_forbidden" else p["msg"]
-        msgs.append(f"'{name}': {msg}" if name != field or len(problems) > 1 else msg)
-    return ConfigError(str(path), field, "; ".join(msgs))
-
-
-def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file, turning missing files and syntax errors into ConfigError."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(str(p), None, "file not found")
-    try:
-        with p.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(p), None, f"not valid YAML: {exc}") from None
+        name = field_name(p["loc"], tags)
+        text = _message(p)
+        msgs.append(f"'{name}': {text}" if len(problems) > 1 else text)
+    return ConfigError(str(path), first, "; ".join(dict.fromkeys(msgs)))
 
 
 def default_config_path() -> Path:
@@ -164,6 +180,11 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> ICSConfig:
             raw = {**raw, key: val}
     raw = {**raw, "source": str(p), "base_dir": str(p.resolve().parent)}
     try:
-        return ICSConfig.model_validate(raw)
+        cfg = ICSConfig.model_validate(raw)
     except ValidationError as exc:
         raise validation_to_config_error(p, exc) from None
+    if not cfg.parameters_dir().is_dir():
+        raise ConfigError(str(p), "parameters", f"parameter folder {cfg.parameters_dir()} not found; 'parameters' "
+                                                "is relative to this file: copy configs/parameters/ beside it or "
+                                                "give an absolute path")
+    return cfg

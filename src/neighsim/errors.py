@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 
 class NeighsimError(Exception):
     """An error caused by the user's input (files, values, options), explained in plain words."""
@@ -14,3 +16,12 @@ class ConfigError(NeighsimError):
         self.file, self.field, self.message = str(file), field, message
         where = f"{self.file}" + (f", field '{field}'" if field else "")
         super().__init__(f"{where}: {message}")
+
+
+class NeighsimWarning(UserWarning):
+    """Input that is legal but probably not what was meant (a value that does nothing, a ramp that
+    never completes); the CLI prints it as one line."""
+
+
+def warn(message: str) -> None:
+    warnings.warn(message, NeighsimWarning, stacklevel=3)

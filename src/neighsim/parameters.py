@@ -10,11 +10,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    RootModel,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
-from .config import read_yaml
+from .config import read_yaml, validation_to_config_error
 from .errors import ConfigError
 
 CONFIDENCE = {"V": "read in the source", "M": "commonly quoted, unchecked (assumption)",
@@ -28,7 +39,6 @@ DIST_FIELDS = {
     "triangular": {"low", "high"},  # mode = value
     "uniform": {"low", "high"},
 }
-SPEC_KEYS = {"value", "dist", "source", "confidence", "unit", "note", "calibrated"}
 
 
 @dataclass(frozen=True)
@@ -136,48 +146,118 @@ class ParameterSet:
         ]
 
 
-def _check_spec(file: Path, name: str, spec: Any) -> Parameter:
-    where = str(file)
-    if not isinstance(spec, dict):
-        raise ConfigError(where, name, "expected a mapping with value, source and confidence")
-    unknown = set(spec) - SPEC_KEYS
-    if unknown:
-        raise ConfigError(where, f"{name}.{sorted(unknown)[0]}", f"unknown key; allowed: {sorted(SPEC_KEYS)}")
-    for req in ("value", "source", "confidence"):
-        if req not in spec:
-            raise ConfigError(where, f"{name}.{req}", "missing (every parameter needs value, source, confidence)")
-    value = spec["value"]
-    if isinstance(value, list):
-        if not value or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in value):
-            raise ConfigError(where, f"{name}.value", "expected a number or a list of numbers")
-        value = tuple(float(x) for x in value)
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        value = float(value)
-    else:
-        raise ConfigError(where, f"{name}.value", f"expected a number or a list of numbers, got {value!r}")
-    conf = str(spec["confidence"])
-    if conf not in CONFIDENCE:
-        raise ConfigError(where, f"{name}.confidence", f"expected one of {sorted(CONFIDENCE)}, got {conf!r}")
-    dist = spec.get("dist", {"type": "fixed"}) or {"type": "fixed"}
-    if isinstance(dist, str):
-        dist = {"type": dist}
-    kind = dist.get("type") if isinstance(dist, dict) else None
-    if kind not in DIST_FIELDS:
-        raise ConfigError(where, f"{name}.dist.type", f"expected one of {sorted(DIST_FIELDS)}, got {kind!r}")
-    missing = DIST_FIELDS[kind] - set(dist)
-    if missing:
-        raise ConfigError(where, f"{name}.dist", f"{kind} needs {sorted(missing)}")
-    for k, v in dist.items():
-        if k != "type" and not (isinstance(v, int | float) and not isinstance(v, bool)):
-            raise ConfigError(where, f"{name}.dist.{k}", f"expected a number, got {v!r}")
-    if isinstance(value, tuple) and kind in ("beta", "triangular", "uniform"):
-        raise ConfigError(where, f"{name}.dist", f"{kind} draws one number; a list value needs lognormal, "
-                                                 "normal or gamma (one shared factor) or fixed")
-    if kind == "triangular" and not dist["low"] <= float(np.asarray(value).flat[0]) <= dist["high"]:
-        raise ConfigError(where, f"{name}.dist", "triangular needs low <= value <= high")
-    return Parameter(name=name, value=value, source=str(spec["source"]), confidence=conf, dist=dict(dist),
-                     unit=str(spec.get("unit", "")), note=str(spec.get("note", "")),
-                     calibrated=bool(spec.get("calibrated", False)), file=file.name)
+# --- the file format, as pydantic models (also published as JSON Schema by `neighsim schema parameters`) ---
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+PositiveNumber = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+
+
+class Fixed(_Spec):
+    type: Literal["fixed"]
+
+
+class Lognormal(_Spec):
+    """Multiplicative: value x exp(N(0, se)), median = value."""
+    type: Literal["lognormal"]
+    se: Annotated[float, Field(strict=True, ge=0, le=5)]
+
+
+class Normal(_Spec):
+    type: Literal["normal"]
+    sd: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+
+
+class Beta(_Spec):
+    type: Literal["beta"]
+    a: PositiveNumber
+    b: PositiveNumber
+
+
+class Gamma(_Spec):
+    """Mean preserved: scale = value / shape."""
+    type: Literal["gamma"]
+    shape: PositiveNumber
+
+
+class Triangular(_Spec):
+    """Mode = value."""
+    type: Literal["triangular"]
+    low: Number
+    high: Number
+
+
+class Uniform(_Spec):
+    type: Literal["uniform"]
+    low: Number
+    high: Number
+
+
+def _dist_shorthand(v: Any) -> Any:
+    return {"type": v} if isinstance(v, str) else ({"type": "fixed"} if v is None else v)
+
+
+Distribution = Annotated[Fixed | Lognormal | Normal | Beta | Gamma | Triangular | Uniform,
+                         Field(discriminator="type"), BeforeValidator(_dist_shorthand)]
+DIST_TAGS = frozenset(DIST_FIELDS)
+
+
+def _number_or_list(v: Any) -> float | list[float]:
+    def num(x: Any) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool) and bool(np.isfinite(x))
+    if isinstance(v, list):
+        if not v or len(v) > 1000 or not all(num(x) for x in v):
+            raise ValueError(f"expected a list of 1 to 1000 finite numbers, got {v!r:.80}")
+        return [float(x) for x in v]
+    if not num(v):
+        raise ValueError(f"expected a finite number or a list of numbers, got {v!r:.80}")
+    return float(v)
+
+
+class ParameterSpec(_Spec):
+    """One parameter: its value, uncertainty and where it comes from."""
+
+    value: Annotated[float | list[float], PlainValidator(_number_or_list, json_schema_input_type=float | list[float])]
+    source: Annotated[str, Field(min_length=1, description="where the value comes from (resolvable in docs/)")]
+    confidence: Literal["V", "M", "D", "A"] = Field(description="; ".join(f"{k}: {v}" for k, v in CONFIDENCE.items()))
+    dist: Distribution = Field(default_factory=lambda: Fixed(type="fixed"))
+    unit: str = ""
+    note: str = ""
+    calibrated: bool = False
+
+    @field_validator("dist")
+    @classmethod
+    def _dist_fits_value(cls, dist: Any, info: ValidationInfo) -> Any:
+        kind, value = dist.type, info.data.get("value")
+        if isinstance(value, list) and kind in ("beta", "triangular", "uniform"):
+            raise ValueError(f"{kind} draws one number; a list value needs lognormal, normal or gamma "
+                             "(one shared factor) or fixed")
+        if kind in ("triangular", "uniform") and not dist.low <= dist.high:
+            raise ValueError(f"{kind} needs low <= high")
+        if kind == "triangular" and value is not None and not dist.low <= float(np.asarray(value).flat[0]) <= dist.high:
+            raise ValueError("triangular needs low <= value <= high")
+        return dist
+
+
+ParameterFile = RootModel[dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ParameterSpec]]
+
+
+def _parameter(file: Path, name: str, spec: ParameterSpec) -> Parameter:
+    value = tuple(float(x) for x in spec.value) if isinstance(spec.value, list) else float(spec.value)
+    return Parameter(name=name, value=value, source=spec.source.strip(), confidence=spec.confidence,
+                     dist=spec.dist.model_dump(), unit=spec.unit, note=spec.note, calibrated=spec.calibrated,
+                     file=file.name)
+
+
+def _check_file(f: Path, raw: Any) -> dict[str, ParameterSpec]:
+    if not isinstance(raw, dict):
+        raise ConfigError(str(f), None, "expected a mapping of parameter names to specs")
+    try:
+        return ParameterFile.model_validate(raw).root
+    except ValidationError as exc:
+        raise validation_to_config_error(f, exc, DIST_TAGS) from None
 
 
 def load_parameters(directory: str | Path) -> ParameterSet:
@@ -193,7 +273,6 @@ def load_parameters(directory: str | Path) -> ParameterSet:
         raw = read_yaml(f) or {}
         if not isinstance(raw, dict):
             raise ConfigError(str(f), None, "expected a mapping of parameter names to specs")
-        for name, spec in raw.items():
-            p = _check_spec(f, str(name), spec)
-            params[f"{f.stem}.{name}"] = replace(p, name=f"{f.stem}.{name}")
+        for name, spec in _check_file(f, raw).items():
+            params[f"{f.stem}.{name}"] = _parameter(f, f"{f.stem}.{name}", spec)
     return ParameterSet(params)

@@ -8,11 +8,13 @@ schema is documented in docs/outputs.md.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from ..model import add_months, financial_year
+from ..parameters import ParameterSet
 from ..population.geography import ICS_NAME, Geography
 from ..recorder import AGE_BAND_NAMES, SEX_LABELS
 
@@ -135,52 +137,39 @@ def is_count(outcome: str) -> bool:
     return outcome not in NON_COUNT and not outcome.endswith("_per_1000")
 
 
-def complete_replicates(df: pd.DataFrame) -> pd.DataFrame:
-    """Counts are stored only where non-zero: give every count row of every scenario a value in every
-    replicate and draw (zero where absent), so means and paired differences are not biased upwards."""
-    keys = ["scenario", "period", "level", "area", "stratum", "outcome"]
-    counts = df["outcome"].map(is_count)
-    frames = [df[~counts]]
-    for scen, g in df[counts].groupby("scenario", observed=True):
-        reps = df.loc[df["scenario"] == scen, ["replicate", "param_draw"]].drop_duplicates()
-        wide = g.set_index(keys + ["replicate", "param_draw"])["value"].unstack(["replicate", "param_draw"])
-        cols = pd.MultiIndex.from_frame(reps)
-        wide = wide.reindex(columns=cols).fillna(0.0)
-        frames.append(wide.stack(["replicate", "param_draw"], future_stack=True).rename("value").reset_index())
-    return pd.concat(frames, ignore_index=True)
+def reduce_run(counts: pd.DataFrame, lifetable: pd.DataFrame, geo: Geography, months: int, start: dt.date,
+               params_for_draw: Callable[[int], ParameterSet]) -> pd.DataFrame:
+    """One run's counts (or several runs') -> tidy rows: every level, area, stratum, period and outcome,
+    with rates, life expectancy, inequality and costs. Per run, so a summary never holds all runs."""
+    from .impacts import add_costs, inequality_rows
+    from .life import life_expectancy_table
+
+    los = np.asarray(params_for_draw(-1)["admissions.length_of_stay"])
+    periods = to_periods(counts, months, start, los)
+    tidy = add_rates(by_area_and_stratum(periods, geo))
+    _, whole = period_labels(months, start)
+    place = dict(zip(geo.neighbourhoods["id"], geo.neighbourhoods["place"], strict=True))
+    extra = [life_expectancy_table(lifetable, geo, whole), inequality_rows(periods, place, ICS_NAME)]
+    tidy = pd.concat([tidy] + [e for e in extra if not e.empty], ignore_index=True)
+    return add_costs(tidy, params_for_draw)
 
 
 def summarise_replicates(df: pd.DataFrame, comparator: str = "baseline") -> pd.DataFrame:
-    """mean, lower, upper across replicates and draws: scenario values, and paired differences from
-    the comparator (same replicate and draw) with percentage change."""
-    keys = ["period", "level", "area", "stratum", "outcome"]
-    df = complete_replicates(df)
+    """mean, lower, upper across replicates and draws of a tidy per-run table held in memory (tests,
+    notebooks): scenario values, paired differences from the comparator (same replicate and draw) and
+    percentage change. The same code as `neighsim run`'s streaming summary (cells.py)."""
+    import tempfile
+    from pathlib import Path
 
-    def summ(g: pd.DataFrame, measure: str) -> pd.DataFrame:
-        grouped = g.groupby(["scenario"] + keys, observed=True)["value"]
-        res = pd.DataFrame({"mean": grouped.mean(), "lower": grouped.quantile(0.025),
-                            "upper": grouped.quantile(0.975), "n": grouped.count()}).reset_index()
-        return res.assign(measure=measure)
+    from .cells import CellStore, write_summary_csv
 
-    out = [summ(df, "value")]
-    scenarios = [s for s in df["scenario"].unique() if s != comparator]
-    if scenarios and comparator in set(df["scenario"]):
-        comp = df[df["scenario"] == comparator].drop(columns="scenario")
-        alt = df[df["scenario"] != comparator]
-        m = alt.merge(comp, on=["replicate", "param_draw"] + keys, suffixes=("", "_comp"), how="left")
-        m["value_comp"] = m["value_comp"].fillna(0.0)
-        diff = m.assign(value=m["value"] - m["value_comp"])
-        out.append(summ(diff, "difference"))
-        pct = m.groupby(["scenario"] + keys, observed=True)[["value", "value_comp"]].mean()
-        pc = (100.0 * (pct["value"] - pct["value_comp"]) / pct["value_comp"].replace(0, np.nan)).rename("mean")
-        pc = pc.reset_index().assign(measure="percent_change")
-        d = out[-1].set_index(["scenario"] + keys)
-        comp_mean = pct["value_comp"].replace(0, np.nan)
-        pc["lower"] = (100.0 * d["lower"] / comp_mean).reindex(pd.MultiIndex.from_frame(pc[["scenario"] + keys])).to_numpy()
-        pc["upper"] = (100.0 * d["upper"] / comp_mean).reindex(pd.MultiIndex.from_frame(pc[["scenario"] + keys])).to_numpy()
-        pc["n"] = d["n"].reindex(pd.MultiIndex.from_frame(pc[["scenario"] + keys])).to_numpy()
-        out.append(pc)
-    res = pd.concat(out, ignore_index=True)
-    cols = ["scenario", "outcome", "period", "level", "area", "stratum", "measure", "mean", "lower", "upper", "n"]
-    return res[cols].sort_values(["scenario", "outcome", "period", "level", "area", "stratum", "measure"],
-                                 kind="stable").reset_index(drop=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = CellStore(Path(tmp), is_count)
+        econ = CellStore(Path(tmp) / "econ")
+        econ.dir.mkdir()
+        for (scen, rep, draw), g in df.groupby(KEYS, sort=True):
+            store.add(str(scen), int(rep), int(draw), g)
+        order = sorted({r for runs in store.runs.values() for r in runs})
+        scenarios = sorted(store.runs)
+        write_summary_csv(store, econ, scenarios, comparator, order, Path(tmp) / "summary.csv")
+        return pd.read_csv(Path(tmp) / "summary.csv", keep_default_na=False, na_values=[""])

@@ -72,11 +72,14 @@ class Effect:
 
 @dataclass(frozen=True)
 class Option:
-    """A structural setting of a module (not a parameter): a default and a type."""
+    """A structural setting of a module (not a parameter): a default, a type and, for whole numbers,
+    the range a scenario file may set (months are bounded so they fit the int16 month fields)."""
 
     default: Any
     kind: type
     doc: str = ""
+    low: int = 0
+    high: int = 1200
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,13 @@ def resolve(value: Value, params: ParameterSet) -> float:
         v = params[value]
         return float(np.asarray(v).ravel()[0]) if np.ndim(v) else float(v)
     return float(value)
+
+
+def months_since(step: np.ndarray, t: int) -> np.ndarray:
+    """Months from `step` to month t, and a very large number where step is NEVER, so that "at least
+    N months ago" holds for residents to whom it never happened, whatever N a scenario file sets."""
+    s = np.asarray(step).astype(np.int32)
+    return np.where(s == NEVER, np.int32(1 << 30), t - s)
 
 
 def cumulative_ramp(n: float, ramp: int) -> float:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import NEVER, Effect, Intervention, Option
+from .base import NEVER, Effect, Intervention, Option, months_since
 from .registry import register
 
 P = "interventions."
@@ -162,7 +162,7 @@ class FallsPathway(Intervention):
     # --- case-finding and entry -------------------------------------------------------------------------
     def intrinsic(self, model, rows):
         c = model.cohort
-        recent = (model.t - c[self.f[ENTERED]][rows].astype(np.int32)) < int(self.options["repeat_months"])
+        recent = months_since(c[self.f[ENTERED]][rows], model.t) < int(self.options["repeat_months"])
         return c.alive[rows] & (c.age_months[rows] >= 65 * 12) & ~recent
 
     def risk(self, model, rows):
@@ -183,7 +183,7 @@ class FallsPathway(Intervention):
         in_pool = np.zeros(c.n, dtype=bool)
         in_pool[pool] = True
         waiting &= in_pool
-        fresh = pool[~waiting[pool] & ((t - c[self.f[OFFERED]][pool].astype(np.int32)) >= int(self.options["reoffer_months"]))]
+        fresh = pool[~waiting[pool] & (months_since(c[self.f[OFFERED]][pool], t) >= int(self.options["reoffer_months"]))]
         offered = self.reached(model, fresh)
         c[self.f[OFFERED]][offered] = t
         self.record(model, "offered", offered)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import NEVER, Effect, Intervention, Option
+from .base import NEVER, Effect, Intervention, Option, months_since
 from .registry import register
 from .smoking_support import SUPPORT_EFFECTS, StopSmokingSupport, support_multiplier
 
@@ -59,7 +59,7 @@ class HealthChecks(Intervention):
         **SUPPORT_EFFECTS,
     }
     cost_spec = {"per_participant": P + "health_checks_cost_per_check"}
-    options_spec = {"cycle_months": Option(60, int, "months between invitations (five years)")}
+    options_spec = {"cycle_months": Option(60, int, "months between invitations (five years)", low=1)}
 
     @classmethod
     def share_basis(cls, cohort, rows):
@@ -91,7 +91,7 @@ class HealthChecks(Intervention):
     def intrinsic(self, model, rows):
         c = model.cohort
         cycle = int(self.options["cycle_months"])
-        recent = (model.t - c[self.f[CHECK]][rows].astype(np.int32)) < cycle
+        recent = months_since(c[self.f[CHECK]][rows], model.t) < cycle
         return c.alive[rows] & ~c.htn_dx[rows] & ~c.cvd_dx[rows] & ~c.diabetes_dx[rows] & ~recent
 
     def risk(self, model, rows):

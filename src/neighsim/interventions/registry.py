@@ -109,3 +109,9 @@ def get(name: str) -> type[Intervention]:
 def available() -> list[str]:
     _ensure_loaded()
     return sorted(_REGISTRY)
+
+
+def types() -> dict[str, type[Intervention]]:
+    """Every registered type by name (built-ins and plug-ins)."""
+    _ensure_loaded()
+    return dict(_REGISTRY)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import NEVER, Effect, Intervention, Option
+from .base import NEVER, Effect, Intervention, Option, months_since
 from .registry import register
 from .smoking_support import SUPPORT_EFFECTS, StopSmokingSupport, support_multiplier
 from .smoking_support import UNTIL as SUPPORT_UNTIL
@@ -112,7 +112,7 @@ class Tobacco(Intervention):
         p_ref = -np.expm1(np.log1p(-min(self.effect("community_referral_annual"), 0.999999)) / 12.0)
         rows = model.ctx.rows_smoking
         rows = rows[(c.smoking[rows] == 1)
-                    & ((t - c[self.f_referred][rows].astype(np.int32)) >= int(self.options["reoffer_months"]))
+                    & (months_since(c[self.f_referred][rows], t) >= int(self.options["reoffer_months"]))
                     & (c[SUPPORT_UNTIL][rows] < t)]
         rows = self.eligible(model, rows)
         referred = rows[self.draw(model, "refer", c.id[rows]) < p_ref * self.ramp(t)]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..processes.admissions import winter_curve
-from .base import NEVER, Effect, Intervention, Option
+from .base import NEVER, Effect, Intervention, Option, months_since
 from .registry import register
 
 P = "interventions."
@@ -119,7 +119,7 @@ class WarmHomes(Intervention):
         rep = rep_of[hh]
         self.waiting &= still  # households no longer eligible leave the waiting list
         # offers: reached, not waiting, not asked within reoffer_months
-        new = (~self.waiting[hh]) & ((t - self.offer_step[hh]) >= int(self.options["reoffer_months"]))
+        new = (~self.waiting[hh]) & (months_since(self.offer_step[hh], t) >= int(self.options["reoffer_months"]))
         cand_hh, cand_rep = hh[new], rep[new]
         if self.ramp(t) < 1.0:
             keep = self.draw(model, "reach", cand_hh, step=0) < self.ramp(t)

@@ -7,6 +7,7 @@ pure function of (seed, replicate, stream, step, resident id) and tasks share no
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterable, Iterator
 
 from ..config import ICSConfig
@@ -25,10 +26,41 @@ def _ray_task(cfg_json: str, task: Task, scenario) -> TaskResult:
     return run_task(ICSConfig.model_validate_json(cfg_json), task, scenario)
 
 
+CONNECT_TIMEOUT_S = 10.0
+
+
+def _reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail fast (instead of Ray's minutes of retries) when a cluster address cannot be reached."""
+    host, sep, port = address.rpartition(":")
+    if address.startswith(("ray://", "http://", "https://")) or address == "auto":
+        return  # Ray client and auto-discovery: left to Ray
+    if not sep or not port.isdigit() or not host:
+        raise NeighsimError(f"--address {address!r}: expected HOST:PORT of a Ray head, e.g. 10.0.0.5:6379")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise NeighsimError(f"--address {address}: no Ray head answers there within {timeout:g} s "
+                            f"({exc.strerror or exc})") from None
+
+
+def _loopback_only() -> None:
+    """Make a local Ray instance advertise, and so bind, 127.0.0.1 only: Ray picks its node address from
+    this switch (the single-machine mode it uses on macOS and Windows)."""
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # safe only because nothing listens beyond loopback
+    try:
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = False  # read at call time, also when ray was imported earlier
+    except (ImportError, AttributeError):  # pragma: no cover - a Ray without the switch: checked below
+        pass
+
+
 def run_ray(cfg: ICSConfig, tasks: list[Task], scenarios: dict, address: str | None = None,
             workers: int | None = None, max_retries: int = 2,
             on_error: Callable[[Task, BaseException], None] | None = None) -> Iterator[TaskResult]:
-    """Run tasks on Ray with a bounded number in flight; yields results as they finish."""
+    """Run tasks on Ray with a bounded number in flight; yields results as they finish. Without an
+    address, a private local instance listening on loopback only; a cluster is used only when given."""
     try:
         import ray
     except ImportError as exc:  # pragma: no cover - ray is a dependency
@@ -37,9 +69,10 @@ def run_ray(cfg: ICSConfig, tasks: list[Task], scenarios: dict, address: str | N
     if not ray.is_initialized():
         kwargs = {"include_dashboard": False, "log_to_driver": False, "ignore_reinit_error": True}
         if address:
+            _reachable(address)
             kwargs["address"] = address
         else:  # a fresh local instance, even if a cluster was started on this machine
-            os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # loopback only; a cluster keeps its own setting
+            _loopback_only()
             kwargs["address"] = "local"
             kwargs["num_cpus"] = workers or os.cpu_count() or 1
         # workers import neighsim from the same source tree as the driver
@@ -51,6 +84,12 @@ def run_ray(cfg: ICSConfig, tasks: list[Task], scenarios: dict, address: str | N
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise NeighsimError(f"cannot connect to the Ray cluster at {address or 'local'}: {exc}") from None
         started_here = True
+        if not address:
+            node = ray.nodes()[0].get("NodeManagerAddress", "")
+            if node not in ("127.0.0.1", "::1", "localhost"):
+                ray.shutdown()
+                raise NeighsimError(f"the local Ray instance would listen on {node}, not only on loopback; "
+                                    "refusing to run (see README: securing Ray)")
     try:
         # retry both crashed workers and exceptions raised inside a task
         remote = ray.remote(max_retries=max_retries, retry_exceptions=True, num_cpus=1)(_ray_task)

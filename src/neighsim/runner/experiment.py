@@ -1,26 +1,41 @@
-"""Orchestration: the list of tasks, the manifest, progress, streaming to disk, the summary."""
+"""Orchestration: the tasks, an output folder bound to its inputs, progress, streaming to disk, the summary.
+
+An output folder belongs to one set of inputs (fingerprint.py). A new run refuses a folder that holds
+results; `resume` continues it only when the inputs match (scenarios may be added and the number of
+replicates changed: every task is a pure function of its inputs); `force_new` moves the old results
+aside first. One run at a time writes a folder (lock.py). Finished tasks are verified (checksums and
+inputs) before they are used, and a damaged one is recomputed with a warning. The summary reads the
+tasks this run lists, nothing else that may lie in the folder.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .. import __version__
 from ..config import ICSConfig
-from ..errors import NeighsimError
+from ..errors import ConfigError, NeighsimError, warn
 from ..parameters import load_parameters
+from . import fingerprint
 from .backends import run_ray, run_serial
-from .store import ResultStore
+from .lock import LOCK_NAME, FolderLock
+from .store import ResultStore, write_atomic
+from .summarise import write_summary
 from .tasks import Task, get_population
+
+MANIFEST = "manifest.json"
+MAX_TASKS = 1_000_000
 
 
 def git_commit() -> str | None:
@@ -48,65 +63,213 @@ def versions() -> dict[str, str]:
 def make_tasks(scenarios: list[str], replicates: int, neighbourhoods: list[int], draws: bool,
                chunk: int | None = None) -> list[Task]:
     """scenario x replicate x neighbourhood chunk. With draws, replicate r uses parameter draw r (the
-    same draw for every scenario and neighbourhood of that replicate)."""
+    same draw for every scenario and neighbourhood of that replicate). The grouping depends on `chunk`
+    alone (never on the backend), so a run interrupted on one backend resumes on another."""
     chunk = chunk or len(neighbourhoods)
     groups = [tuple(neighbourhoods[i:i + chunk]) for i in range(0, len(neighbourhoods), chunk)]
     return [Task(s, r, g, r if draws else -1) for r in range(replicates) for s in scenarios for g in groups]
 
 
+def prepare_folder(out: Path) -> Path:
+    """The output folder, created if needed; a clear error when it cannot be used."""
+    if out.exists() and not out.is_dir():
+        raise NeighsimError(f"--out {out}: a file of that name exists; give a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise NeighsimError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    return out
+
+
+def _read_manifest(outdir: Path) -> dict[str, Any] | None:
+    p = outdir / MANIFEST
+    if not p.is_file():
+        return None
+    try:
+        m = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return {}
+    return m if isinstance(m, dict) else {}
+
+
+def _move_aside(outdir: Path) -> Path:
+    """Move the folder's contents (not the lock) to a sibling folder; nothing finished is deleted."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    dest = outdir.with_name(f"{outdir.name}.replaced-{stamp}")
+    k = 1
+    while dest.exists():
+        k += 1
+        dest = outdir.with_name(f"{outdir.name}.replaced-{stamp}-{k}")
+    dest.mkdir()
+    for p in outdir.iterdir():
+        if p.name != LOCK_NAME:
+            shutil.move(str(p), dest / p.name)
+    return dest
+
+
+def check_targets(scenarios: dict[str, Any], geo, neighbourhoods: list[int]) -> None:
+    """An intervention targeted only at areas outside the run would do nothing: refuse it; one partly
+    outside is legal (only the areas in the run are simulated) and is said."""
+    nb = geo.neighbourhoods
+    in_run = nb[nb["id"].isin(neighbourhoods)]
+    loc_ids = set(geo.localities.loc[geo.localities["name"].isin(in_run["locality"]), "id"].astype(int))
+    run_nbs = set(int(x) for x in in_run["id"])
+    for sc in scenarios.values():
+        for i, spec in enumerate(getattr(sc, "specs", ())):
+            t = spec.delivery.targeting
+            wanted = [("neighbourhoods", t.neighbourhoods, run_nbs), ("localities", t.localities, loc_ids)]
+            asked = [(k, set(v), have) for k, v, have in wanted if v is not None]
+            if not asked:
+                continue
+            hit = [k for k, v, have in asked if v & have]
+            fld = f"interventions[{i}].targeting"
+            if not hit:
+                names = ", ".join(f"{k} {sorted(v)}" for k, v, _ in asked)
+                raise ConfigError(sc.file, fld, f"{names}: none is in this run (neighbourhoods {sorted(run_nbs)}); "
+                                                "the intervention would do nothing")
+            for k, v, have in asked:
+                if v - have:
+                    warn(f"{sc.file}, field '{fld}.{k}': {sorted(v - have)} are not in this run and are left out")
+
+
 def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any] | None = None,
                    replicates: int = 1, neighbourhoods: list[int] | None = None, backend: str = "serial",
                    address: str | None = None, workers: int | None = None, resume: bool = False,
-                   psa: bool = False, chunk: int | None = None, progress: bool = True,
+                   force_new: bool = False, psa: bool = False, chunk: int | None = None, progress: bool = True,
                    name: str = "run", comparator: str = "baseline") -> dict[str, Any]:
-    """Run every task (skipping finished ones with resume), stream results to disk, write the summary."""
+    """Run every task (skipping finished ones with resume), stream results to disk, write the summary.
+    Returns the manifest and the summary's whole-area rows (all rows are in summary.csv)."""
     t0 = time.perf_counter()
-    outdir = Path(out)
-    if outdir.exists() and any(outdir.glob("tasks/*.done.json")) and not resume:
-        raise NeighsimError(f"{outdir} already holds results: use --resume to continue it, or another --out")
-    store = ResultStore(outdir)
+    if backend not in ("serial", "ray"):
+        raise NeighsimError(f"unknown backend {backend!r}; expected serial or ray")
+    if not 1 <= replicates <= 100_000:
+        raise NeighsimError(f"replicates must be 1 to 100,000, got {replicates}")
+    outdir = prepare_folder(Path(out))
     scenarios = dict(scenarios or {})
     names = ["baseline"] + [s for s in scenarios if s != "baseline"]
+    if comparator not in names:
+        raise NeighsimError(f"comparator {comparator!r} is neither 'baseline' nor one of the scenarios {names[1:]}")
     pop = get_population(cfg)
     all_nb = pop.geography.neighbourhood_ids()
     if neighbourhoods:
         bad = sorted(set(neighbourhoods) - set(all_nb))
         if bad:
-            raise NeighsimError(f"unknown neighbourhood ids {bad}; known ids are {all_nb[0]}..{all_nb[-1]} "
+            raise NeighsimError(f"--neighbourhoods: unknown ids {bad}; this run's ids are {all_nb} "
                                 "(see `neighsim population`)")
     nbs = sorted(set(neighbourhoods)) if neighbourhoods else all_nb
-    if backend == "ray" and chunk is None:
-        chunk = 1
+    empty = [n for n, (a, b) in pop.neighbourhood_bounds().items() if n in nbs and a == b]
+    if empty:
+        raise NeighsimError(f"neighbourhoods {empty} have no residents at this --scale "
+                            f"({cfg.population.scale:g}); use a larger scale")
+    check_targets(scenarios, pop.geography, nbs)
+    chunk = min(chunk or len(nbs), len(nbs))
+    if len(names) * replicates * -(-len(nbs) // chunk) > MAX_TASKS:
+        raise NeighsimError(f"more than {MAX_TASKS:,} tasks: fewer replicates, or a larger --chunk")
     tasks = make_tasks(names, replicates, nbs, psa, chunk)
-    manifest = {
-        "name": name, "created": dt.datetime.now().isoformat(timespec="seconds"),
-        "config": cfg.model_dump(mode="json"), "seed": cfg.seed, "replicates": replicates, "psa": psa,
-        "scenarios": {k: (v.describe() if hasattr(v, "describe") else None) for k, v in scenarios.items()},
-        "comparator": comparator, "neighbourhoods": nbs, "backend": backend, "address": address,
-        "workers": workers, "tasks": len(tasks), "versions": versions(), "commit": git_commit(),
-        "command": " ".join(sys.argv), "population_build_seconds": round(pop.timings.get("total", 0.0), 2),
-    }
-    (outdir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    todo = [t for t in tasks if not (resume and store.done(t))]
-    skipped = len(tasks) - len(todo)
-    failures: list[str] = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    params = load_parameters(cfg.parameters_dir())
+    comp = fingerprint.components(cfg, params, scenarios, psa=psa, neighbourhoods=nbs, chunk=chunk)
+    digests = {t.key: fingerprint.task_digest(comp, t.scenario, t.replicate, t.param_draw, t.neighbourhoods)
+               for t in tasks}
+    with FolderLock(outdir) as lock:
+        if lock.stale:
+            warn(f"{outdir}: the previous run (pid {lock.stale.get('pid')}, started {lock.stale.get('started')}) "
+                 "ended without finishing; its finished tasks are checked before they are used")
+        old = _read_manifest(outdir)
+        held = old is not None or any((outdir / "tasks").glob("*.done.json"))
+        if held and force_new:
+            dest = _move_aside(outdir)
+            warn(f"{outdir}: earlier results moved to {dest}; starting afresh")
+        elif held and not resume:
+            raise NeighsimError(f"{outdir} already holds results: --resume continues them, --force-new moves them "
+                                "aside and starts afresh, or choose another --out")
+        elif held:
+            diff = fingerprint.differences((old or {}).get("inputs") or {}, comp)
+            if old is not None and not old.get("inputs"):
+                diff = ["inputs not recorded (made by an older neighsim)"]
+            if diff:
+                raise NeighsimError(f"{outdir} holds results made with different inputs: {'; '.join(diff)}. "
+                                    "Use --force-new to move them aside and start afresh, or another --out")
+        store = ResultStore(outdir)
+        store.clean_temporary()
+        manifest = {
+            "name": name, "created": dt.datetime.now().isoformat(timespec="seconds"), "status": "running",
+            "inputs": comp, "config": cfg.model_dump(mode="json"), "seed": cfg.seed, "replicates": replicates,
+            "psa": psa, "scenarios": {k: (v.describe() if hasattr(v, "describe") else None)
+                                      for k, v in scenarios.items()},
+            "comparator": comparator, "neighbourhoods": nbs, "chunk": chunk, "backend": backend,
+            "address": address, "workers": workers, "tasks": len(tasks), "task_keys": [t.key for t in tasks],
+            "versions": versions(), "commit": git_commit(), "command": " ".join(sys.argv),
+            "population_build_seconds": round(pop.timings.get("total", 0.0), 2),
+        }
+        write_atomic(outdir / MANIFEST, json.dumps(manifest, indent=2, default=str))
+        todo, skipped = _check_tasks(store, tasks, digests, resume, checksums=True)
+        task_seconds = _run_tasks(cfg, store, todo, digests, scenarios, backend, address, workers, progress,
+                                  total=len(tasks), done=skipped)
+        again, _ = _check_tasks(store, tasks, digests, True, checksums=True)  # anything damaged meanwhile
+        if again:
+            task_seconds += _run_tasks(cfg, store, again, digests, scenarios, backend, address, workers, False,
+                                       total=len(again), done=0)
+            still, _ = _check_tasks(store, tasks, digests, True, checksums=True, quiet=True)
+            if still:
+                raise NeighsimError(f"{len(still)} task(s) could not be written intact in {outdir}/tasks "
+                                    "(is the disk full or failing?)")
+        bar = _bar(progress, len({(t.scenario, t.replicate, t.param_draw) for t in tasks}), "summary", "run")
+        head = write_summary(cfg, outdir, comparator, tasks, params,
+                             progress=(lambda k: bar.update(k)) if bar else None)
+        if bar:
+            bar.close()
+        manifest.update({"status": "finished", "finished": dt.datetime.now().isoformat(timespec="seconds"),
+                         "seconds": round(time.perf_counter() - t0, 2), "task_seconds": round(task_seconds, 2),
+                         "tasks_resumed": skipped})
+        write_atomic(outdir / MANIFEST, json.dumps(manifest, indent=2, default=str))
+    return {"manifest": manifest, "summary": head}
 
-        bar = tqdm(total=len(tasks), initial=skipped, desc="tasks", unit="task", file=sys.stderr)
+
+def _check_tasks(store: ResultStore, tasks: list[Task], digests: dict[str, str], resume: bool,
+                 checksums: bool, quiet: bool = False) -> tuple[list[Task], int]:
+    """(tasks to run, tasks finished and intact). A task that is there but damaged, or made from other
+    inputs, is run again with a warning naming it."""
+    todo, ok = [], 0
+    for t in tasks:
+        why = store.verify(t, digests[t.key], checksums) if resume else "missing"
+        if why is None:
+            ok += 1
+            continue
+        if why != "missing" and not quiet:
+            warn(f"task {t.key} in {store.tasks_dir}: {why}; running it again")
+        todo.append(t)
+    return todo, ok
+
+
+def _bar(progress: bool, total: int, desc: str, unit: str, initial: int = 0):
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr)
+
+
+def _run_tasks(cfg: ICSConfig, store: ResultStore, todo: list[Task], digests: dict[str, str],
+               scenarios: dict[str, Any], backend: str, address: str | None, workers: int | None,
+               progress: bool, total: int, done: int) -> float:
+    """Run tasks on the backend, writing each as it finishes; returns the seconds they took."""
+    if not todo:
+        return 0.0
+    failures: list[str] = []
+    bar = _bar(progress, total, "tasks", "task", done)
     if backend == "serial":
         results = run_serial(cfg, todo, scenarios)
-    elif backend == "ray":
+    else:
         results = run_ray(cfg, todo, scenarios, address=address, workers=workers,
                           on_error=lambda task, exc: failures.append(f"{task.key}: {exc}"))
-    else:
-        raise NeighsimError(f"unknown backend {backend!r}; expected serial or ray")
-    task_seconds = 0.0
+    seconds = 0.0
     try:
         for res in results:
-            store.write(res)
-            task_seconds += res.seconds
+            store.write(res, digests[res.task.key])
+            seconds += res.seconds
             if bar:
                 bar.update(1)
     finally:
@@ -115,93 +278,12 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
     if failures:
         raise NeighsimError(f"{len(failures)} task(s) failed (finished ones are saved; rerun with --resume): "
                             + "; ".join(failures[:3]))
-    summary = write_summary(cfg, outdir, comparator)
-    write_convergence(outdir, comparator)
-    manifest.update({"finished": dt.datetime.now().isoformat(timespec="seconds"),
-                     "seconds": round(time.perf_counter() - t0, 2), "task_seconds": round(task_seconds, 2),
-                     "tasks_resumed": skipped})
-    (outdir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    return {"manifest": manifest, "summary": summary}
+    return seconds
 
 
-def write_summary(cfg: ICSConfig, outdir: Path, comparator: str = "baseline") -> pd.DataFrame:
-    from ..analysis.impacts import add_costs, economics_rows, inequality_rows, summarise_economics
-    from ..analysis.life import life_expectancy_table
-    from ..analysis.summary import (
-        add_rates,
-        by_area_and_stratum,
-        period_labels,
-        summarise_replicates,
-        to_periods,
-    )
-    from ..population.geography import ICS_NAME
-    from .tasks import task_params
-
-    store = ResultStore(outdir)
-    counts = store.load("counts")
-    lt = store.load("lifetable")
-    if counts.empty:
-        raise NeighsimError(f"{outdir}: no finished tasks to summarise")
-    params = load_parameters(cfg.parameters_dir())
-    pop = get_population(cfg)
-    geo = pop.geography
-    months = cfg.time.months
-    periods = to_periods(counts, months, cfg.time.start, np.asarray(params["admissions.length_of_stay"]))
-    tidy = add_rates(by_area_and_stratum(periods, geo))
-    labels, whole = period_labels(months, cfg.time.start)
-    years = list(dict.fromkeys(labels))
-    place = dict(zip(geo.neighbourhoods["id"], geo.neighbourhoods["place"], strict=True))
-    extra = [life_expectancy_table(lt, geo, whole), inequality_rows(periods, place, ICS_NAME)]
-    tidy = pd.concat([tidy] + [e for e in extra if not e.empty], ignore_index=True)
-    cache: dict[int, object] = {}
-
-    def params_for_draw(draw: int):
-        if draw not in cache:
-            cache[draw] = task_params(params, cfg.seed, draw)
-        return cache[draw]
-
-    tidy = add_costs(tidy, params_for_draw)
-    summary = summarise_replicates(tidy, comparator)
-    econ = economics_rows(tidy, comparator, years, whole, params_for_draw)
-    if not econ.empty:
-        econ.to_parquet(outdir / "economics_replicates.parquet", index=False)
-        summary = pd.concat([summary, summarise_economics(econ)], ignore_index=True)
-    summary.to_csv(outdir / "summary.csv", index=False)
-    tidy.to_parquet(outdir / "replicates.parquet", index=False)
-    return summary
+def read_summary(out: str | Path) -> pd.DataFrame:
+    """summary.csv of an output folder (the full table)."""
+    return pd.read_csv(Path(out) / "summary.csv", keep_default_na=False, na_values=[""])
 
 
-CONVERGENCE_OUTCOMES = ("emergency_admissions", "deaths", "bed_days")
-
-
-def write_convergence(outdir: Path, comparator: str = "baseline") -> pd.DataFrame:
-    """How the 95% interval narrows with replicates, for the headline outcomes (whole ICS, five
-    years): scenario values, and paired differences from the comparator. Users can see whether they
-    ran enough replicates: the interval of the mean should be small next to the effect."""
-    from ..analysis.intervals import interval_width_by_replicates
-    from ..analysis.summary import FIVE_YEARS
-
-    rep = pd.read_parquet(outdir / "replicates.parquet")
-    sel = rep[(rep["level"] == "ics") & (rep["stratum"] == "all") & (rep["period"] == FIVE_YEARS)
-              & rep["outcome"].isin(CONVERGENCE_OUTCOMES)]
-    frames = []
-    wide = sel.pivot_table(index=["replicate", "param_draw", "outcome"], columns="scenario", values="value")
-    for outcome in CONVERGENCE_OUTCOMES:
-        if outcome not in wide.index.get_level_values("outcome"):
-            continue
-        w = wide.xs(outcome, level="outcome").sort_index()
-        for scen in w.columns:
-            series = {"value": w[scen].to_numpy()}
-            if scen != comparator and comparator in w.columns:
-                series["difference"] = (w[scen] - w[comparator]).to_numpy()
-            for measure, x in series.items():
-                if len(x) < 2:
-                    continue
-                df = interval_width_by_replicates(x)
-                frames.append(df.assign(scenario=scen, outcome=outcome, measure=measure))
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    out.to_csv(outdir / "convergence.csv", index=False)
-    return out
-
-
-__all__ = ["make_tasks", "run_experiment", "write_convergence", "write_summary"]
+__all__ = ["make_tasks", "read_summary", "run_experiment", "write_summary"]

@@ -1,8 +1,11 @@
-"""Results on disk: one Parquet pair per finished task, written as soon as it finishes, plus a
-done-marker written last, so an interrupted run loses nothing finished and `--resume` skips it."""
+"""Results on disk: one Parquet pair per finished task, written as soon as it finishes, then a
+done-marker holding the inputs' digest and each file's size and sha256. Every file is written under a
+temporary name and renamed, so an interrupted run (even kill -9) leaves either a whole task or none;
+`verify` finds tasks that are missing, truncated, bit-flipped or made from other inputs."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -11,6 +14,26 @@ import pandas as pd
 
 from .tasks import Task, TaskResult
 
+KINDS = ("counts", "lifetable")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write a whole file or nothing: a temporary file in the same folder, flushed, then renamed."""
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with tmp.open("wb") as fh:
+        fh.write(data.encode() if isinstance(data, str) else data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
 
 class ResultStore:
     def __init__(self, out: str | Path):
@@ -18,31 +41,65 @@ class ResultStore:
         self.tasks_dir = self.out / "tasks"
         self.tasks_dir.mkdir(parents=True, exist_ok=True)
 
-    def _paths(self, task: Task) -> tuple[Path, Path, Path]:
-        base = self.tasks_dir / task.key
-        return (base.with_suffix(".counts.parquet"), base.with_suffix(".lifetable.parquet"),
-                base.with_suffix(".done.json"))
+    def path(self, task: Task, kind: str) -> Path:
+        return self.tasks_dir / f"{task.key}.{kind}.parquet"
 
-    def done(self, task: Task) -> bool:
-        return self._paths(task)[2].is_file()
+    def marker_path(self, task: Task) -> Path:
+        return self.tasks_dir / f"{task.key}.done.json"
 
-    def write(self, result: TaskResult) -> None:
-        counts, lt, done = self._paths(result.task)
-        for df, path in ((result.counts, counts), (result.lifetable, lt)):
-            tmp = path.with_suffix(".tmp")
-            df.to_parquet(tmp, index=False)
-            os.replace(tmp, path)
-        marker = {"task": result.task.key, "scenario": result.task.scenario, "replicate": result.task.replicate,
-                  "param_draw": result.task.param_draw, "neighbourhoods": list(result.task.neighbourhoods),
+    def clean_temporary(self) -> int:
+        """Remove temporary files left by a run that was killed while writing."""
+        n = 0
+        for p in self.tasks_dir.glob("*.tmp*"):
+            p.unlink(missing_ok=True)
+            n += 1
+        return n
+
+    def write(self, result: TaskResult, task_digest: str) -> None:
+        files = {}
+        for kind, df in zip(KINDS, (result.counts, result.lifetable), strict=True):
+            data = df.to_parquet(index=False)
+            write_atomic(self.path(result.task, kind), data)
+            files[kind] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        t = result.task
+        marker = {"task": t.key, "inputs": task_digest, "scenario": t.scenario, "replicate": t.replicate,
+                  "param_draw": t.param_draw, "neighbourhoods": list(t.neighbourhoods), "files": files,
                   "seconds": round(result.seconds, 3), "residents": result.residents, "interventions": result.extra}
-        done.write_text(json.dumps(marker))
+        write_atomic(self.marker_path(t), json.dumps(marker))
 
-    def markers(self) -> list[dict]:
-        return [json.loads(p.read_text()) for p in sorted(self.tasks_dir.glob("*.done.json"))]
+    def marker(self, task: Task) -> dict | None:
+        p = self.marker_path(task)
+        try:
+            m = json.loads(p.read_text())
+        except (OSError, ValueError):
+            return None
+        return m if isinstance(m, dict) else None
 
-    def load(self, kind: str = "counts") -> pd.DataFrame:
-        frames = []
-        for m in self.markers():
-            path = self.tasks_dir / f"{m['task']}.{kind}.parquet"
-            frames.append(pd.read_parquet(path))
+    def verify(self, task: Task, task_digest: str, checksums: bool = True) -> str | None:
+        """None when the task is finished and intact for these inputs; otherwise why not ('missing' when
+        it never finished)."""
+        p = self.marker_path(task)
+        if not p.exists():
+            return "missing"
+        m = self.marker(task)
+        if m is None:
+            return "its done-marker is unreadable"
+        if m.get("inputs") != task_digest:
+            return "it was made from other inputs"
+        files = m.get("files")
+        if not isinstance(files, dict):
+            return "its done-marker lists no files"
+        for kind in KINDS:
+            f, path = files.get(kind) or {}, self.path(task, kind)
+            if not path.is_file():
+                return f"{path.name} is missing"
+            if path.stat().st_size != f.get("bytes"):
+                return f"{path.name} has {path.stat().st_size} bytes, {f.get('bytes')} expected (truncated?)"
+            if checksums and sha256_file(path) != f.get("sha256"):
+                return f"{path.name} does not match its checksum (damaged)"
+        return None
+
+    def load(self, tasks: list[Task], kind: str = "counts") -> pd.DataFrame:
+        """The given tasks' tables, concatenated (only tasks listed by the caller are read)."""
+        frames = [pd.read_parquet(self.path(t, kind)) for t in tasks]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -1,0 +1,193 @@
+"""Per-run values kept on disk, summarised across runs with memory flat in the number of runs.
+
+A run (scenario x replicate x parameter draw) is reduced to values over cells (outcome, period,
+level, area, stratum). Each run's (cell id, value) pairs are appended to a file per scenario; cells
+get ids as they are first seen. To summarise, each scenario becomes a matrix [runs x cells] in a
+file, read a block of cells at a time: means, percentiles and paired differences from the
+comparator (rows paired on replicate and draw) never hold more than one block of every run.
+
+Missing cells: a count absent from a run is zero there (counts are stored only where non-zero, so a
+mean over runs that skipped them would be biased upwards); any other outcome (a rate, a life
+expectancy, an inequality index) is missing, not zero, and is left out of that cell's statistics.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CELL = ["outcome", "period", "level", "area", "stratum"]
+BLOCK = 16_384  # cells per block: runs x BLOCK x 8 bytes at a time
+COLUMNS = ["scenario", "outcome", "period", "level", "area", "stratum", "measure", "mean", "lower", "upper", "n"]
+
+
+class CellStore:
+    """Run vectors of one table (the main outcomes, or the paired economics) over a shared cell index."""
+
+    def __init__(self, workdir: Path, is_count: Callable[[str], bool] | None = None):
+        self.dir = Path(workdir)
+        self.is_count = is_count or (lambda outcome: False)
+        self.index = pd.MultiIndex.from_arrays([[] for _ in CELL], names=CELL)
+        self.runs: dict[str, list[tuple[int, int]]] = {}  # scenario -> [(replicate, draw)] in file order
+        self._files: dict[str, Path] = {}
+        self._mats: dict[str, tuple[DiskMatrix, np.ndarray]] = {}
+        self.columns = np.empty(0, dtype=np.int64)
+
+    def add(self, scenario: str, replicate: int, draw: int, rows: pd.DataFrame) -> None:
+        """One run's rows (columns CELL + value)."""
+        keys = pd.MultiIndex.from_frame(rows[CELL].astype(str))
+        ids = self.index.get_indexer(keys)
+        new = ids < 0
+        if new.any():
+            fresh = keys[new].unique()
+            self.index = self.index.append(fresh)
+            ids[new] = self.index.get_indexer(keys[new])
+        path = self._files.setdefault(scenario, self.dir / f"{len(self._files):04d}.bin")
+        rec = np.empty(len(ids), dtype=[("cell", "<i4"), ("value", "<f8")])
+        rec["cell"] = ids
+        rec["value"] = rows["value"].to_numpy(dtype=float)
+        with path.open("ab") as fh:
+            np.array([len(rec)], dtype="<i8").tofile(fh)
+            rec.tofile(fh)
+        self.runs.setdefault(scenario, []).append((int(replicate), int(draw)))
+
+    def freeze(self, key_order: list[str] = CELL) -> pd.DataFrame:
+        """Fix the matrices' columns once every run is added: cells sorted by `key_order` (the order of
+        the summary's rows). Returns the cells in that order."""
+        self.columns = np.lexsort([self.index.get_level_values(c).to_numpy(dtype=str) for c in reversed(key_order)])
+        return self.index.to_frame(index=False).iloc[self.columns].reset_index(drop=True)
+
+    def matrix(self, scenario: str, order: list[tuple[int, int]]) -> tuple[DiskMatrix, np.ndarray]:
+        """The scenario's runs as a matrix on disk: rows follow `order` (replicate, draw), columns the
+        frozen cell order. Also returns whether each column occurs in any of the scenario's runs."""
+        if scenario in self._mats:
+            return self._mats[scenario]
+        columns = self.columns
+        n_cells = len(self.index)
+        counts = np.array([self.is_count(o) for o in self.index.get_level_values("outcome")], dtype=bool)
+        fill = np.where(counts, 0.0, np.nan)
+        row_of = {r: i for i, r in enumerate(order)}
+        present = np.zeros(n_cells, dtype=bool)
+        path = self.dir / f"matrix-{len(self._mats):04d}.f8"
+        mat = DiskMatrix(path, len(order), len(columns))
+        gap = np.full(len(columns), np.nan).astype("<f8").tobytes()  # a run this scenario lacks: left out
+        with self._files[scenario].open("rb") as fh, path.open("wb") as out:
+            for run in self.runs[scenario]:
+                n = int(np.fromfile(fh, dtype="<i8", count=1)[0])
+                rec = np.fromfile(fh, dtype=[("cell", "<i4"), ("value", "<f8")], count=n)
+                i = row_of.get(run)
+                if i is None:
+                    continue
+                if i < mat.written:
+                    raise ValueError("runs must be added in the order of their replicate and draw")
+                out.write(gap * (i - mat.written))
+                row = fill.copy()
+                row[rec["cell"]] = rec["value"]
+                present[rec["cell"]] = True
+                out.write(row[columns].astype("<f8").tobytes())
+                mat.written = i + 1
+            out.write(gap * (len(order) - mat.written))
+        self._mats[scenario] = (mat, present[columns])
+        return self._mats[scenario]
+
+    @staticmethod
+    def blocks(n: int) -> Iterator[tuple[int, int]]:
+        for i in range(0, n, BLOCK):
+            yield i, min(i + BLOCK, n)
+
+
+class DiskMatrix:
+    """A float64 matrix in a raw file, read a block of columns at a time (file reads, not a memory
+    map, so what has been read does not stay in the process's memory)."""
+
+    def __init__(self, path: Path, n_rows: int, n_cols: int):
+        self.path, self.n_rows, self.n_cols, self.written = path, n_rows, n_cols, 0
+
+    def block(self, j0: int, j1: int) -> np.ndarray:
+        out = np.empty((self.n_rows, j1 - j0))
+        with self.path.open("rb") as fh:
+            for r in range(self.n_rows):
+                fh.seek((r * self.n_cols + j0) * 8)
+                out[r] = np.fromfile(fh, dtype="<f8", count=j1 - j0)
+        return out
+
+
+def describe(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """mean, 2.5th and 97.5th percentiles (linear interpolation) and count over rows, ignoring NaN.
+    A column missing in every run (an outcome undefined there) gives NaN, without a warning."""
+    n = np.sum(~np.isnan(x), axis=0)
+    if len(x) == 0:
+        nan = np.full(x.shape[1], np.nan)
+        return nan, nan, nan, n
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanquantile(x, [0.025, 0.975], axis=0)
+        return np.nanmean(x, axis=0), lo, hi, n
+
+
+def _frame(scen: str, measure: str, cells: pd.DataFrame, stats, pos: np.ndarray) -> pd.DataFrame:
+    mean, lo, hi, n = stats
+    return cells.assign(scenario=scen, measure=measure, mean=mean, lower=lo, upper=hi, n=n, _pos=pos)
+
+
+def write_summary_csv(main: CellStore, econ: CellStore, scenarios: list[str], comparator: str,
+               order: list[tuple[int, int]], path: Path) -> pd.DataFrame:
+    """summary.csv block by block (the rows and order of a summary held in memory: scenario, cell,
+    measure; then the paired economics); returns the rows at ICS level for the console headline."""
+    tmp = path.with_suffix(".csv.tmp")
+    head: list[pd.DataFrame] = []
+    first = True
+
+    def emit(df: pd.DataFrame) -> None:
+        nonlocal first
+        df = df.sort_values(["_pos", "measure"], kind="stable")[COLUMNS]
+        df.to_csv(tmp, mode="w" if first else "a", header=first, index=False)
+        first = False
+        head.append(df[df["level"] == "ics"])
+
+    cells = main.freeze()
+    comp = main.matrix(comparator, order)[0] if comparator in scenarios else None
+    for scen in scenarios:
+        mat, present = main.matrix(scen, order)
+        for j0, j1 in main.blocks(len(cells)):
+            keep = np.flatnonzero(present[j0:j1])
+            if len(keep) == 0:
+                continue
+            vals = mat.block(j0, j1)[:, keep]
+            pos = j0 + keep
+            c = cells.iloc[pos].reset_index(drop=True)
+            parts = [_frame(scen, "value", c, describe(vals), pos)]
+            if comp is not None and scen != comparator:
+                base = comp.block(j0, j1)[:, keep]
+                d = describe(vals - base)
+                both = ~np.isnan(vals) & ~np.isnan(base)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    ma = np.where(both, vals, 0).sum(axis=0) / both.sum(axis=0)
+                    mc = np.where(both, base, 0).sum(axis=0) / both.sum(axis=0)
+                    mc = np.where(mc == 0, np.nan, mc)
+                    pct = (100 * (ma - mc) / mc, 100 * d[1] / mc, 100 * d[2] / mc, d[3])
+                parts += [_frame(scen, "difference", c, d, pos), _frame(scen, "percent_change", c, pct, pos)]
+            emit(pd.concat(parts, ignore_index=True))
+    ecells = econ.freeze(["period", "level", "area", "stratum", "outcome"])
+    for scen in sorted(econ.runs):
+        mat, present = econ.matrix(scen, order)
+        for j0, j1 in econ.blocks(len(ecells)):
+            keep = np.flatnonzero(present[j0:j1])
+            if len(keep):
+                pos = j0 + keep
+                emit(_frame(scen, "value", ecells.iloc[pos].reset_index(drop=True),
+                            describe(mat.block(j0, j1)[:, keep]), pos))
+    if first:
+        pd.DataFrame(columns=COLUMNS).to_csv(tmp, index=False)
+    tmp.replace(path)
+    return pd.concat(head, ignore_index=True) if head else pd.DataFrame(columns=COLUMNS)
+
+
+def open_workdir(out: Path) -> tempfile.TemporaryDirectory:
+    """Scratch space for the matrices, inside the output folder's filesystem (they can be large)."""
+    return tempfile.TemporaryDirectory(prefix=".summary-", dir=out)

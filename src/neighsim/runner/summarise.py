@@ -1,0 +1,133 @@
+"""From finished tasks to summary.csv, replicates.parquet, economics_replicates.parquet and
+convergence.csv, one run at a time so that memory stays flat in the number of replicates and draws.
+
+A run (scenario x replicate x draw, possibly several neighbourhood tasks) is reduced to its tidy
+per-run rows with the same functions as always (analysis/summary.py, life.py, impacts.py); those rows
+stream to replicates.parquet and to the on-disk cell store (analysis/cells.py), and the paired
+economics of each replicate group are computed as soon as all its scenarios are reduced. Only then
+are the statistics across runs taken, a block of cells at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..analysis.cells import CELL, CellStore, open_workdir, write_summary_csv
+from ..analysis.summary import is_count, period_labels, reduce_run
+from ..config import ICSConfig
+from ..errors import NeighsimError
+from ..parameters import ParameterSet
+from ..population.geography import ICS_NAME
+from .store import ResultStore, write_atomic
+from .tasks import Task, get_population, task_params
+
+KEYS = ["scenario", "replicate", "param_draw"]
+SCHEMA = pa.schema([("scenario", pa.string()), ("replicate", pa.int32()), ("param_draw", pa.int32()),
+                    ("period", pa.string()), ("level", pa.string()), ("area", pa.string()),
+                    ("stratum", pa.string()), ("outcome", pa.string()), ("value", pa.float64())])
+CONVERGENCE_OUTCOMES = ("emergency_admissions", "deaths", "bed_days")
+
+
+def _table(df: pd.DataFrame) -> pa.Table:
+    out = pd.DataFrame({c: df[c].astype(str) for c in ("scenario", "period", "level", "area", "stratum", "outcome")})
+    out["replicate"] = df["replicate"].astype(np.int32)
+    out["param_draw"] = df["param_draw"].astype(np.int32)
+    out["value"] = df["value"].astype(np.float64)
+    return pa.Table.from_pandas(out[SCHEMA.names], schema=SCHEMA, preserve_index=False)
+
+
+def write_summary(cfg: ICSConfig, outdir: Path, comparator: str, tasks: list[Task], params: ParameterSet,
+                  progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Summarise the listed tasks (and nothing else in the folder); returns the whole-area rows."""
+    from ..analysis.impacts import economics_rows
+
+    store = ResultStore(outdir)
+    geo = get_population(cfg).geography
+    labels, whole = period_labels(cfg.time.months, cfg.time.start)
+    years = list(dict.fromkeys(labels))
+    cache: dict[int, ParameterSet] = {}
+
+    def params_for_draw(draw: int) -> ParameterSet:
+        if draw not in cache:
+            cache[draw] = task_params(params, cfg.seed, draw)
+        return cache[draw]
+
+    groups: dict[tuple[int, int], dict[str, list[Task]]] = {}
+    for t in tasks:
+        groups.setdefault((t.replicate, t.param_draw), {}).setdefault(t.scenario, []).append(t)
+    order = sorted(groups)
+    scenarios = sorted({t.scenario for t in tasks})
+    if not tasks:
+        raise NeighsimError(f"{outdir}: no finished tasks to summarise")
+    with open_workdir(outdir) as tmp:
+        main = CellStore(Path(tmp) / "main", is_count)
+        econ = CellStore(Path(tmp) / "econ")
+        for d in (main.dir, econ.dir):
+            d.mkdir()
+        rep_path, econ_path = outdir / "replicates.parquet", outdir / "economics_replicates.parquet"
+        rep_tmp, econ_tmp = rep_path.with_suffix(".parquet.tmp"), econ_path.with_suffix(".parquet.tmp")
+        econ_writer = None
+        with pq.ParquetWriter(rep_tmp, SCHEMA) as rep_writer:
+            for rep, draw in order:
+                tidies = []
+                for scen, ts in sorted(groups[(rep, draw)].items()):
+                    tidy = reduce_run(store.load(ts, "counts"), store.load(ts, "lifetable"), geo, cfg.time.months,
+                                      cfg.time.start, params_for_draw)
+                    main.add(scen, rep, draw, tidy)
+                    rep_writer.write_table(_table(tidy))
+                    tidies.append(tidy)
+                    if progress:
+                        progress(1)
+                e = economics_rows(pd.concat(tidies, ignore_index=True), comparator, years, whole, params_for_draw)
+                for scen, g in (e.groupby("scenario") if not e.empty else ()):
+                    econ.add(scen, rep, draw, g.assign(value=g["value"].replace([np.inf, -np.inf], np.nan)))
+                    econ_writer = econ_writer or pq.ParquetWriter(econ_tmp, SCHEMA)
+                    econ_writer.write_table(_table(g))
+        if econ_writer is not None:
+            econ_writer.close()
+            econ_tmp.replace(econ_path)
+        else:
+            econ_path.unlink(missing_ok=True)
+        rep_tmp.replace(rep_path)
+        head = write_summary_csv(main, econ, scenarios, comparator, order, outdir / "summary.csv")
+        _write_convergence(main, scenarios, comparator, order, whole, outdir / "convergence.csv")
+    return head
+
+
+def _write_convergence(main: CellStore, scenarios: list[str], comparator: str, order: list[tuple[int, int]],
+                       whole: str, path: Path) -> pd.DataFrame:
+    """How the 95% interval narrows with replicates for the headline outcomes (whole area, whole
+    horizon): scenario values, and paired differences from the comparator."""
+    from ..analysis.intervals import interval_width_by_replicates
+
+    keys = pd.MultiIndex.from_tuples([(o, whole, "ics", ICS_NAME, "all") for o in CONVERGENCE_OUTCOMES], names=CELL)
+    ids = main.index.get_indexer(keys)
+    col_of = np.empty(len(main.columns), dtype=np.int64)
+    col_of[main.columns] = np.arange(len(main.columns))
+    cols: dict[str, np.ndarray] = {}
+    for scen in scenarios:
+        mat, present = main.matrix(scen, order)
+        cols[scen] = np.stack([mat.block(col_of[i], col_of[i] + 1)[:, 0] if i >= 0 and present[col_of[i]]
+                               else np.full(len(order), np.nan) for i in ids], axis=1)
+    frames = []
+    for k, outcome in enumerate(CONVERGENCE_OUTCOMES):
+        if ids[k] < 0:
+            continue
+        for scen in scenarios:
+            series = {"value": cols[scen][:, k]}
+            if scen != comparator and comparator in cols:
+                series["difference"] = cols[scen][:, k] - cols[comparator][:, k]
+            for measure, x in series.items():
+                if len(x) < 2 or np.isnan(x).all():
+                    continue
+                df = interval_width_by_replicates(x)
+                frames.append(df.assign(scenario=scen, outcome=outcome, measure=measure))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    write_atomic(path, out.to_csv(index=False))
+    return out
