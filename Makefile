@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 OUT ?= out/demo
 REPLICATES ?= 3
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test test-fast lint bench schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/neighsim population
 	$(BIN)/neighsim run configs/scenarios/health_checks.yaml configs/scenarios/tobacco.yaml \
 		configs/scenarios/warm_homes.yaml configs/scenarios/falls_pathway.yaml configs/scenarios/combined.yaml \
-		--replicates $(REPLICATES) --out $(OUT) --resume
+		--replicates $(REPLICATES) --out $(OUT) --resume --force-new
 	$(BIN)/neighsim validate --out $(OUT)
 	$(BIN)/neighsim report $(OUT)
 	@echo "Demo written to $(OUT)/: open $(OUT)/report.html in a browser (also report.md, results.xlsx, summary.csv)"
@@ -36,6 +36,9 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+
+schemas: $(STAMP)
+	for k in ics scenario experiment parameters; do $(BIN)/neighsim schema $$k --out docs/schemas/$$k.schema.json; done
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -109,3 +109,32 @@ def test_list_values_cannot_take_single_number_distributions(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_parameters(tmp_path)
     assert err.value.field == "x.dist"
+
+
+@pytest.mark.parametrize("kind", ["ics", "scenario", "experiment", "parameters"])
+def test_published_schemas_are_current(kind):
+    """docs/schemas/*.json are what `neighsim schema` prints (regenerate with `make schemas`)."""
+    import json
+
+    from neighsim.paths import project_root
+    from neighsim.schemas import json_schema
+
+    committed = json.loads((project_root() / "docs" / "schemas" / f"{kind}.schema.json").read_text())
+    assert committed == json.loads(json.dumps(json_schema(kind))), "run `make schemas`"
+
+
+def test_schema_validates_a_bundled_scenario():
+    """The published scenario schema accepts the bundled files (checked with the jsonschema library)."""
+    import json
+
+    import jsonschema
+
+    from neighsim.config import read_yaml
+    from neighsim.paths import configs_dir
+    from neighsim.schemas import json_schema
+
+    schema = json_schema("scenario")
+    for f in sorted((configs_dir() / "scenarios").glob("*.yaml")):
+        jsonschema.validate(json.loads(json.dumps(read_yaml(f), default=str)), schema)  # dates as an editor sees them
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"name": "x", "interventions": [{"type": "tobacco", "colour": "red"}]}, schema)

@@ -14,7 +14,7 @@ from neighsim.errors import ConfigError
 from neighsim.model import NeighbourhoodModel
 from neighsim.runner import experiment as exp_mod
 from neighsim.runner import tasks as tasks_mod
-from neighsim.runner.experiment import run_experiment
+from neighsim.runner.experiment import read_summary, run_experiment
 from neighsim.runner.experiment_file import load_experiment
 
 CFG = {"population": {"local_authorities": ["Tamworth"], "scale": 0.05}}
@@ -22,7 +22,8 @@ CFG = {"population": {"local_authorities": ["Tamworth"], "scale": 0.05}}
 
 def test_interrupted_run_resumes_to_the_same_summary(tmp_path, monkeypatch):
     cfg = load_config(**CFG)
-    full = run_experiment(cfg, tmp_path / "full", replicates=3, chunk=1, progress=False)["summary"]
+    run_experiment(cfg, tmp_path / "full", replicates=3, chunk=1, progress=False)
+    full = read_summary(tmp_path / "full")
     calls = {"n": 0}
     real = tasks_mod.run_task
 
@@ -40,15 +41,15 @@ def test_interrupted_run_resumes_to_the_same_summary(tmp_path, monkeypatch):
     monkeypatch.setattr("neighsim.runner.backends.run_task", real)
     resumed = run_experiment(cfg, tmp_path / "part", replicates=3, chunk=1, resume=True, progress=False)
     assert resumed["manifest"]["tasks_resumed"] == 2
-    pd.testing.assert_frame_equal(full, resumed["summary"])
+    pd.testing.assert_frame_equal(full, read_summary(tmp_path / "part"))
 
 
 def test_psa_draws_are_reproducible_and_vary(tmp_path):
     cfg = load_config(**CFG)
-    a = run_experiment(cfg, tmp_path / "a", replicates=2, psa=True, progress=False)["summary"]
-    b = run_experiment(cfg, tmp_path / "b", replicates=2, psa=True, progress=False)["summary"]
+    for name, psa in (("a", True), ("b", True), ("c", False)):
+        run_experiment(cfg, tmp_path / name, replicates=2, psa=psa, progress=False)
+    a, b, c = (read_summary(tmp_path / name) for name in "abc")
     pd.testing.assert_frame_equal(a, b)
-    c = run_experiment(cfg, tmp_path / "c", replicates=2, psa=False, progress=False)["summary"]
     assert not a["mean"].equals(c["mean"])
     p0 = tasks_mod.task_params(tasks_mod.get_population(cfg).params, cfg.seed, 0)
     p1 = tasks_mod.task_params(tasks_mod.get_population(cfg).params, cfg.seed, 1)

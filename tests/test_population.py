@@ -125,7 +125,8 @@ def test_neighbourhood_file(tmp_path, tamworth_config):
     lk = sources.read("lookup")  # a footprint file covers every LSOA of the ICS
     good = pd.DataFrame({"lsoa11_code": lk["lsoa11_code"],
                          "neighbourhood": np.where(lk["lad19_name"] == "Tamworth",
-                                                   np.where(np.arange(len(lk)) % 2, "East", "West"), "Rest")})
+                                                   np.where(np.arange(len(lk)) % 2, "East", "West"),
+                                                   lk["lad19_name"])})  # one per other LA: none crosses LAs
     f = tmp_path / "nb.csv"
     good.to_csv(f, index=False)
     pop = build_population(tamworth_config.with_overrides(

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from neighsim.config import load_config
-from neighsim.runner.experiment import run_experiment
+from neighsim.runner.experiment import read_summary, run_experiment
 
 CFG = {"population": {"local_authorities": ["Tamworth"], "scale": 0.05}}
 
@@ -27,13 +27,13 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def serial_summary(tmp_path_factory):
     out = tmp_path_factory.mktemp("serial")
-    res = run_experiment(load_config(**CFG), out, replicates=2, progress=False)
-    return res["summary"]
+    run_experiment(load_config(**CFG), out, replicates=2, progress=False)
+    return read_summary(out)
 
 
 def test_chunked_serial_equals_whole(serial_summary, tmp_path):
-    res = run_experiment(load_config(**CFG), tmp_path / "chunked", replicates=2, chunk=1, progress=False)
-    pd.testing.assert_frame_equal(serial_summary, res["summary"])
+    run_experiment(load_config(**CFG), tmp_path / "chunked", replicates=2, chunk=1, progress=False)
+    pd.testing.assert_frame_equal(serial_summary, read_summary(tmp_path / "chunked"))
 
 
 @pytest.mark.slow
@@ -48,12 +48,12 @@ def test_ray_cluster_on_loopback_equals_serial(serial_summary, tmp_path, monkeyp
                     "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"],
                    check=True, env=env, capture_output=True, timeout=180)
     try:
-        res = run_experiment(load_config(**CFG), tmp_path / "ray", replicates=2, backend="ray",
-                             address=f"127.0.0.1:{port}", progress=False)
-        pd.testing.assert_frame_equal(serial_summary, res["summary"])
+        run_experiment(load_config(**CFG), tmp_path / "ray", replicates=2, backend="ray",
+                       address=f"127.0.0.1:{port}", progress=False)
+        pd.testing.assert_frame_equal(serial_summary, read_summary(tmp_path / "ray"))
         # one worker count more: local Ray with a single worker
-        res1 = run_experiment(load_config(**CFG), tmp_path / "ray1", replicates=2, backend="ray", workers=1,
-                              progress=False)
-        pd.testing.assert_frame_equal(serial_summary, res1["summary"])
+        run_experiment(load_config(**CFG), tmp_path / "ray1", replicates=2, backend="ray", workers=1,
+                       progress=False)
+        pd.testing.assert_frame_equal(serial_summary, read_summary(tmp_path / "ray1"))
     finally:
         subprocess.run([str(ray_bin), "stop", "--force"], env=env, capture_output=True, timeout=120)

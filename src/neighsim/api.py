@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from .config import ICSConfig, load_config
-from .runner.experiment import run_experiment
+from .runner.experiment import read_summary, run_experiment
 
 __all__ = ["headline", "load_results", "run", "select"]
 
@@ -21,13 +21,14 @@ def run(out: str | Path, scenarios: list[str] | None = None, replicates: int = 1
 
     cfg = config or load_config()
     sc = load_scenarios(scenarios, cfg) if scenarios else {}
-    return run_experiment(cfg, out, scenarios=sc, replicates=replicates, progress=False, **kwargs)["summary"]
+    run_experiment(cfg, out, scenarios=sc, replicates=replicates, progress=False, **kwargs)
+    return read_summary(out)
 
 
 def load_results(out: str | Path) -> dict[str, Any]:
     """Everything in an output folder: summary, replicates, convergence, validation, manifest."""
     d = Path(out)
-    res: dict[str, Any] = {"summary": pd.read_csv(d / "summary.csv")}
+    res: dict[str, Any] = {"summary": read_summary(d)}
     for name, fname in (("replicates", "replicates.parquet"), ("economics", "economics_replicates.parquet")):
         if (d / fname).is_file():
             res[name] = pd.read_parquet(d / fname)

@@ -34,7 +34,7 @@ def _number(kind: type, low: float | None = None, high: float | None = None, wha
         if kind is float and not math.isfinite(v):
             raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         if (low is not None and v < low) or (high is not None and v > high):
-            raise argparse.ArgumentTypeError(f"expected {what} from {low:g} to {high:g}, got {text}")
+            raise argparse.ArgumentTypeError(f"expected {what} from {low:,g} to {high:,g}, got {text}")
         return v
     return parse
 
@@ -85,7 +85,8 @@ def _add_output(p: argparse.ArgumentParser, out_help: str) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the folder's run: finished tasks are checked and kept (same inputs only)")
     p.add_argument("--force-new", action="store_true",
-                   help="if the folder holds results, move them aside (to DIR.replaced-TIME) and start afresh")
+                   help="if the folder holds results, move them aside (to DIR.replaced-TIME) and start afresh; "
+                        "with --resume, only when its inputs differ")
     p.add_argument("--chunk", type=CHUNK, default=None,
                    help="neighbourhoods per task (default: all in one task); smaller tasks spread better over "
                         "many Ray workers and lose less when interrupted")

@@ -121,7 +121,10 @@ def load_targets(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
 
 def run_validation(cfg: ICSConfig, out: str | Path, targets_path: str | Path | None = None,
                    progress: bool = True) -> pd.DataFrame:
+    from .runner.experiment import prepare_folder
+
     targets = load_targets(targets_path)
+    outdir = prepare_folder(Path(out))
     pop = build_population(cfg)
     probe = ValidationProbe(cfg.time.months)
     model = NeighbourhoodModel(pop, interventions=[probe])
@@ -168,8 +171,6 @@ def run_validation(cfg: ICSConfig, out: str | Path, targets_path: str | Path | N
                      "tolerance": tol, "kind": spec["kind"], "pass": bool(ok and np.isfinite(sim))})
     model.close()
     df = pd.DataFrame(rows)
-    outdir = Path(out)
-    outdir.mkdir(parents=True, exist_ok=True)
     df.to_csv(outdir / "validation.csv", index=False)
     validation_figure(df, outdir / "validation.png")
     return df

@@ -43,7 +43,8 @@ def to_periods(counts: pd.DataFrame, months: int, start: dt.date, los: np.ndarra
     dims = KEYS + ["neighbourhood", "imd_decile", "sex", "age_band"]
     df = counts.copy()
     df["period"] = labels[df["month"].to_numpy()]
-    snap = df["measure"].map(is_snapshot)
+    codes, uniques = pd.factorize(df["measure"])  # a few dozen measures over a million rows
+    snap = np.array([is_snapshot(m) for m in uniques], dtype=bool)[codes]
     ev = df[~snap]
     ev_fy = ev.groupby(dims + ["period", "measure"], observed=True)["value"].sum().reset_index()
     ev_all = ev.groupby(dims + ["measure"], observed=True)["value"].sum().reset_index().assign(period=whole)
@@ -58,8 +59,9 @@ def to_periods(counts: pd.DataFrame, months: int, start: dt.date, los: np.ndarra
     adm = out[out["measure"].isin([f"admissions_{c}" for c in ADMISSION_CAUSES])]
     extra = [adm.groupby(wide_keys, observed=True)["value"].sum().reset_index().assign(measure="emergency_admissions")]
     if los is not None:
-        w = adm["measure"].map({f"admissions_{c}": los[i] for i, c in
-                                enumerate(("respiratory", "cardiovascular", "other", "falls"))})
+        codes, uniques = pd.factorize(adm["measure"])
+        by_cause = {f"admissions_{c}": los[i] for i, c in enumerate(("respiratory", "cardiovascular", "other", "falls"))}
+        w = np.array([by_cause[m] for m in uniques], dtype=float)[codes]
         extra.append(adm.assign(value=adm["value"] * w).groupby(wide_keys, observed=True)["value"].sum()
                      .reset_index().assign(measure="bed_days"))
     pm = out[out["measure"] == "person_months"]

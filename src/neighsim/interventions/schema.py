@@ -66,6 +66,11 @@ def _check_number(kind: str, x: float, shown: str) -> None:
 
 def value_type_check(kind: str, v: Any, params: Any = None, allow_param: bool = True) -> float | str:
     """A number of this kind, or the name of a parameter holding one (checked in `params` when given)."""
+    if isinstance(v, str):
+        try:  # YAML 1.1 reads 1e-3 (no dot) as text: a number written so is still a number
+            v = float(v)
+        except ValueError:
+            pass
     if isinstance(v, str) and allow_param:
         name = v.strip()
         if params is None:

@@ -108,6 +108,13 @@ def build_geography(cfg: GeographyConfig, lsoa_pop: pd.Series, las: list[str],
     if cfg.neighbourhood_file:
         nb_of_lsoa = read_neighbourhood_file(cfg.neighbourhood_file, lk["lsoa11_code"], config_file)
         lk["neighbourhood_name"] = lk["lsoa11_code"].map(nb_of_lsoa)
+        spans = lk.groupby("neighbourhood_name")["lad19_name"].unique()
+        crossing = {n: sorted(v) for n, v in spans.items() if len(v) > 1}
+        if crossing:  # residents of one LA would be reported under another (places, localities)
+            listed = "; ".join(f"{n!r} ({', '.join(v)})" for n, v in list(crossing.items())[:5])
+            raise ConfigError(str(nb_of_lsoa.attrs.get("path", cfg.neighbourhood_file)), "neighbourhood",
+                              f"{len(crossing)} neighbourhood(s) cross local authorities: {listed}; each "
+                              "neighbourhood must lie within one local authority (split them in the file)")
         order = (lk.groupby("neighbourhood_name", sort=False)["lsoa11_code"].first().index.tolist())
         rows = []
         for i, name in enumerate(order):
@@ -194,4 +201,6 @@ def read_neighbourhood_file(path: str | Path, lsoas: pd.Series, config_file: str
         problems.append(f"LSOAs with no neighbourhood {blank}")
     if problems:
         raise ConfigError(str(p), "lsoa11_code", "; ".join(problems))
-    return df.set_index("lsoa11_code")["neighbourhood"].str.strip()
+    out = df.set_index("lsoa11_code")["neighbourhood"].str.strip()
+    out.attrs["path"] = str(p)
+    return out

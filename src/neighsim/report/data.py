@@ -158,8 +158,11 @@ def _read_summary(out: Path) -> pd.DataFrame:
     p = out / "summary.csv"
     if not p.exists():
         raise NeighsimError(f"{out}: no summary.csv here; run `neighsim run --out {out}` first")
-    df = pd.read_csv(p, dtype={"scenario": str, "outcome": str, "period": str, "level": str, "area": str,
-                               "stratum": str, "measure": str}, keep_default_na=False, na_values=[""])
+    try:
+        df = pd.read_csv(p, dtype={"scenario": str, "outcome": str, "period": str, "level": str, "area": str,
+                                   "stratum": str, "measure": str}, keep_default_na=False, na_values=[""])
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise NeighsimError(f"{p}: not a neighsim summary ({' '.join(str(exc).split())[:150]})") from None
     missing = [c for c in SUMMARY_COLUMNS if c not in df.columns]
     if missing:
         raise NeighsimError(f"{p}: missing column(s) {missing}; expected {SUMMARY_COLUMNS}")

@@ -540,8 +540,13 @@ def to_html(blocks: list[Block], title: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------- Markdown
+def _md(s: object) -> str:
+    """Text for Markdown: HTML in names and descriptions is shown, never run (renderers pass raw HTML)."""
+    return html.escape(str(s), quote=False)
+
+
 def _md_cell(s: object) -> str:
-    return str(s).replace("|", "\\|").replace("\n", " ")
+    return _md(s).replace("|", "\\|").replace("\n", " ")
 
 
 def _md_table(t: Table) -> str:
@@ -553,7 +558,7 @@ def _md_table(t: Table) -> str:
             cells[0] = f"**{cells[0]}**"
         lines.append("| " + " | ".join(cells) + " |")
     if t.caption:
-        lines += ["", f"*{t.caption}*"]
+        lines += ["", f"*{_md(t.caption)}*"]
     return "\n".join(lines)
 
 
@@ -561,17 +566,17 @@ def to_markdown(blocks: list[Block], fig_dir_name: str = "figures") -> str:
     parts: list[str] = []
     for blk in blocks:
         if blk.kind == "h1":
-            parts.append(f"# {blk.text}")
+            parts.append(f"# {_md(blk.text)}")
         elif blk.kind == "h2":
-            parts.append(f"## {blk.text}")
+            parts.append(f"## {_md(blk.text)}")
         elif blk.kind == "h3":
-            parts.append(f"### {blk.text}")
+            parts.append(f"### {_md(blk.text)}")
         elif blk.kind == "p":
-            parts.append(blk.text)
+            parts.append(_md(blk.text))
         elif blk.kind == "note":
-            parts.append("> " + blk.text)
+            parts.append("> " + _md(blk.text))
         elif blk.kind == "list":
-            parts.append("\n".join(f"- {i}" for i in blk.items))
+            parts.append("\n".join(f"- {_md(i)}" for i in blk.items))
         elif blk.kind == "table" and blk.table is not None:
             t = blk.table
             if any(c == "assume" for c in t.row_class):
@@ -579,7 +584,7 @@ def to_markdown(blocks: list[Block], fig_dir_name: str = "figures") -> str:
             parts.append(_md_table(t))
         elif blk.kind == "figure" and blk.figure is not None:
             f = blk.figure
-            parts.append(f"![{f.title}]({fig_dir_name}/{f.path.name})\n\n*{f.title}.* {f.caption}")
+            parts.append(f"![{_md(f.title)}]({fig_dir_name}/{f.path.name})\n\n*{_md(f.title)}.* {_md(f.caption)}")
     return "\n\n".join(parts) + "\n"
 
 

@@ -29,7 +29,7 @@ def _ray_task(cfg_json: str, task: Task, scenario) -> TaskResult:
 CONNECT_TIMEOUT_S = 10.0
 
 
-def _reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+def check_address(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     """Fail fast (instead of Ray's minutes of retries) when a cluster address cannot be reached."""
     host, sep, port = address.rpartition(":")
     if address.startswith(("ray://", "http://", "https://")) or address == "auto":
@@ -43,17 +43,30 @@ def _reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
                             f"({exc.strerror or exc})") from None
 
 
-def _loopback_only() -> None:
+def _loopback_only() -> Callable[[], None]:
     """Make a local Ray instance advertise, and so bind, 127.0.0.1 only: Ray picks its node address from
-    this switch (the single-machine mode it uses on macOS and Windows)."""
+    this switch (the single-machine mode it uses on macOS and Windows). Returns how to undo it, so a
+    later connection to a real cluster from the same process is not affected."""
+    saved = {k: os.environ.get(k) for k in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_AUTH_MODE")}
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # safe only because nothing listens beyond loopback
     try:
         from ray._private import ray_constants
-
+    except ImportError:  # pragma: no cover - a Ray without the switch: the check after start refuses
+        ray_constants = None
+    before = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
+    if ray_constants is not None:
         ray_constants.ENABLE_RAY_CLUSTER = False  # read at call time, also when ray was imported earlier
-    except (ImportError, AttributeError):  # pragma: no cover - a Ray without the switch: checked below
-        pass
+
+    def undo() -> None:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if ray_constants is not None and before is not None:
+            ray_constants.ENABLE_RAY_CLUSTER = before
+    return undo
 
 
 def run_ray(cfg: ICSConfig, tasks: list[Task], scenarios: dict, address: str | None = None,
@@ -66,13 +79,14 @@ def run_ray(cfg: ICSConfig, tasks: list[Task], scenarios: dict, address: str | N
     except ImportError as exc:  # pragma: no cover - ray is a dependency
         raise NeighsimError("the ray backend needs the 'ray' package (pip install ray)") from exc
     started_here = False
+    undo: Callable[[], None] | None = None
     if not ray.is_initialized():
         kwargs = {"include_dashboard": False, "log_to_driver": False, "ignore_reinit_error": True}
         if address:
-            _reachable(address)
+            check_address(address)
             kwargs["address"] = address
         else:  # a fresh local instance, even if a cluster was started on this machine
-            _loopback_only()
+            undo = _loopback_only()
             kwargs["address"] = "local"
             kwargs["num_cpus"] = workers or os.cpu_count() or 1
         # workers import neighsim from the same source tree as the driver
@@ -82,12 +96,15 @@ def run_ray(cfg: ICSConfig, tasks: list[Task], scenarios: dict, address: str | N
         try:
             ray.init(**kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
+            if undo:
+                undo()
             raise NeighsimError(f"cannot connect to the Ray cluster at {address or 'local'}: {exc}") from None
         started_here = True
         if not address:
             node = ray.nodes()[0].get("NodeManagerAddress", "")
             if node not in ("127.0.0.1", "::1", "localhost"):
                 ray.shutdown()
+                undo()
                 raise NeighsimError(f"the local Ray instance would listen on {node}, not only on loopback; "
                                     "refusing to run (see README: securing Ray)")
     try:
@@ -116,3 +133,5 @@ def run_ray(cfg: ICSConfig, tasks: list[Task], scenarios: dict, address: str | N
     finally:
         if started_here:
             ray.shutdown()
+        if undo:
+            undo()

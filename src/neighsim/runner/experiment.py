@@ -3,7 +3,7 @@
 An output folder belongs to one set of inputs (fingerprint.py). A new run refuses a folder that holds
 results; `resume` continues it only when the inputs match (scenarios may be added and the number of
 replicates changed: every task is a pure function of its inputs); `force_new` moves the old results
-aside first. One run at a time writes a folder (lock.py). Finished tasks are verified (checksums and
+aside and starts afresh (with `resume` too: only when the inputs differ). One run at a time writes a folder (lock.py). Finished tasks are verified (checksums and
 inputs) before they are used, and a damaged one is recomputed with a warning. The summary reads the
 tasks this run lists, nothing else that may lie in the folder.
 """
@@ -28,7 +28,7 @@ from ..config import ICSConfig
 from ..errors import ConfigError, NeighsimError, warn
 from ..parameters import load_parameters
 from . import fingerprint
-from .backends import run_ray, run_serial
+from .backends import check_address, run_ray, run_serial
 from .lock import LOCK_NAME, FolderLock
 from .store import ResultStore, write_atomic
 from .summarise import write_summary
@@ -147,6 +147,8 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
         raise NeighsimError(f"unknown backend {backend!r}; expected serial or ray")
     if not 1 <= replicates <= 100_000:
         raise NeighsimError(f"replicates must be 1 to 100,000, got {replicates}")
+    if backend == "ray" and address:
+        check_address(address)
     outdir = prepare_folder(Path(out))
     scenarios = dict(scenarios or {})
     names = ["baseline"] + [s for s in scenarios if s != "baseline"]
@@ -178,18 +180,19 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
             warn(f"{outdir}: the previous run (pid {lock.stale.get('pid')}, started {lock.stale.get('started')}) "
                  "ended without finishing; its finished tasks are checked before they are used")
         old = _read_manifest(outdir)
-        held = old is not None or any((outdir / "tasks").glob("*.done.json"))
-        if held and force_new:
-            dest = _move_aside(outdir)
-            warn(f"{outdir}: earlier results moved to {dest}; starting afresh")
-        elif held and not resume:
-            raise NeighsimError(f"{outdir} already holds results: --resume continues them, --force-new moves them "
-                                "aside and starts afresh, or choose another --out")
-        elif held:
+        if old is not None or any((outdir / "tasks").glob("*.done.json")):
             diff = fingerprint.differences((old or {}).get("inputs") or {}, comp)
-            if old is not None and not old.get("inputs"):
+            if not (old or {}).get("inputs"):
                 diff = ["inputs not recorded (made by an older neighsim)"]
-            if diff:
+            if resume and not diff:
+                pass  # continue: every finished task is verified below
+            elif force_new:
+                dest = _move_aside(outdir)
+                warn(f"{outdir}: earlier results moved to {dest}; starting afresh")
+            elif not resume:
+                raise NeighsimError(f"{outdir} already holds results: --resume continues them, --force-new moves "
+                                    "them aside and starts afresh, or choose another --out")
+            else:
                 raise NeighsimError(f"{outdir} holds results made with different inputs: {'; '.join(diff)}. "
                                     "Use --force-new to move them aside and start afresh, or another --out")
         store = ResultStore(outdir)

@@ -17,6 +17,13 @@ from .tasks import Task, TaskResult
 KINDS = ("counts", "lifetable")
 
 
+def release_arrow_memory() -> None:
+    """Arrow keeps freed buffers in its own pool; give them back after each large table."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -66,6 +73,7 @@ class ResultStore:
                   "param_draw": t.param_draw, "neighbourhoods": list(t.neighbourhoods), "files": files,
                   "seconds": round(result.seconds, 3), "residents": result.residents, "interventions": result.extra}
         write_atomic(self.marker_path(t), json.dumps(marker))
+        release_arrow_memory()
 
     def marker(self, task: Task) -> dict | None:
         p = self.marker_path(task)

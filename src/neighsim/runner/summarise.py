@@ -24,7 +24,7 @@ from ..config import ICSConfig
 from ..errors import NeighsimError
 from ..parameters import ParameterSet
 from ..population.geography import ICS_NAME
-from .store import ResultStore, write_atomic
+from .store import ResultStore, release_arrow_memory, write_atomic
 from .tasks import Task, get_population, task_params
 
 KEYS = ["scenario", "replicate", "param_draw"]
@@ -82,6 +82,7 @@ def write_summary(cfg: ICSConfig, outdir: Path, comparator: str, tasks: list[Tas
                     main.add(scen, rep, draw, tidy)
                     rep_writer.write_table(_table(tidy))
                     tidies.append(tidy)
+                    release_arrow_memory()
                     if progress:
                         progress(1)
                 e = economics_rows(pd.concat(tidies, ignore_index=True), comparator, years, whole, params_for_draw)

@@ -3,6 +3,7 @@ neighbourhoods, and return aggregated counts (never the model or agent rows)."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -84,6 +85,8 @@ def run_task(cfg: ICSConfig, task: Task, scenario: Any = None, population: Popul
     extra = {iv.name: iv.summary() for iv in model.interventions if hasattr(iv, "summary")}
     residents = int(pop.cohort.n)
     model.close()
+    del model, interventions
+    gc.collect()  # a model is a web of cycles (processes, hooks, listeners) holding a whole cohort
     for df in (counts, lt):
         df.insert(0, "scenario", task.scenario)
         df.insert(1, "replicate", np.int32(task.replicate))
