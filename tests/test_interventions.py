@@ -61,9 +61,9 @@ def health(model) -> pd.DataFrame:
 
 
 def base_fields(model, exclude=()):
-    from neighsim.agents.cohort import FIELDS
+    from neighsim.agents.cohort import plan_fields
 
-    return [f for f in FIELDS if f not in exclude]
+    return [f for f in plan_fields() if f not in exclude]
 
 
 class EventLog:

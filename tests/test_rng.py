@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neighsim.processes.base import slot_events, slot_split
-from neighsim.rng import Streams, poisson_from_uniform
+from neighsim.processes.base import slot_events
+from neighsim.rng import Streams, _hash_into, poisson_from_uniform
 
 
 def test_subset_draw_equals_full_draw():
@@ -55,15 +55,43 @@ def test_slot_events_exclusive_and_independent_of_other_causes(probs, which, new
     for k in range(len(probs)):
         if k != which:
             assert np.array_equal(ev[k], ev2[k])
-    # slot_split gives the same events
-    slots, frac = slot_split(u, len(probs))
-    for k, pos in enumerate(slots):
-        hit = np.zeros(len(u), bool)
-        hit[pos] = frac[pos] < len(probs) * p[k][pos]
-        assert np.array_equal(hit, ev[k])
 
 
 def test_slot_event_rates():
     u = Streams(5, 0).uniform("rates", 0, np.arange(300_000))
     ev = slot_events(u, [np.full(len(u), 0.02), np.full(len(u), 0.1)])
     assert abs(ev[0].mean() - 0.02) < 0.0015 and abs(ev[1].mean() - 0.1) < 0.003
+
+
+def test_compiled_stream_is_the_numpy_stream():
+    """The kernels' uniform (numba) gives the same bits as the numpy reference, for any ids."""
+    s = Streams(20260401, 2)
+    ids = np.random.default_rng(0).integers(0, 2**45, 300_000)
+    ref = np.empty(len(ids))
+    _hash_into(ids, s.key("admissions", 11), ref)
+    assert np.array_equal(s.uniform("admissions", 11, ids), ref)
+
+
+def _poisson_reference(lam, u):
+    """The array algorithm the compiled one replaced (kept here as the reference)."""
+    lam = np.broadcast_to(np.asarray(lam, dtype=float), np.shape(u))
+    k = np.zeros(np.shape(u), dtype=np.int64)
+    p = np.exp(-lam)
+    cdf = p.copy()
+    active = u >= cdf
+    n = 0
+    while active.any() and n < 200:
+        n += 1
+        p = np.where(active, p * lam / n, p)
+        k = np.where(active, k + 1, k)
+        cdf = np.where(active, cdf + p, cdf)
+        active &= u >= cdf
+    return k
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0, 180), min_size=1, max_size=40), st.integers(0, 10_000))
+def test_compiled_poisson_equals_the_array_algorithm(lams, step):
+    lam = np.array(lams)
+    u = Streams(9, 0).uniform("poisson", step, np.arange(len(lam)))
+    assert np.array_equal(poisson_from_uniform(lam, u), _poisson_reference(lam, u))

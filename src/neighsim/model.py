@@ -1,10 +1,16 @@
 """NeighbourhoodModel: a mesa.Model whose residents live in numpy arrays, stepped by a fixed plan.
 
-Each month: the model ages everybody and fixes the month's context (strata, last month's quitters for
-spillover), then runs the plan in order. Resident-level processes touch only the residents they are
-given, so the vectorised path (all residents at once) and the per-agent path (each Resident steps
-itself through the same processes) give identical results; model-level processes place newborns and
-in-migrants. Random numbers come from counter-based streams keyed on resident ids (rng.py).
+The model keeps the loop, the hooks interventions use (hazard modifiers, events, components) and the
+context every process shares: ages, the age x sex x decile table index, recording strata and LSOA
+factors. Everything else belongs to a process (processes/plan.py): its states, results, streams,
+modifiers and its own month context. Each month: ageing and the shared context (one compiled pass),
+each process's `begin_step`, the interventions' `begin_step`, the processes in plan order, the
+interventions' `end_step`, and a snapshot at the end of each financial year.
+
+Resident-level processes touch only the residents they are given, so the vectorised path (all
+residents at once, optionally split over two threads) and the per-agent path (each Resident steps
+itself through the same processes) give identical results; random numbers come from counter-based
+streams keyed on resident ids (rng.py).
 """
 
 from __future__ import annotations
@@ -13,31 +19,25 @@ import datetime as dt
 import os
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import mesa
+import numba as nb
 import numpy as np
 import pandas as pd
 
-from .agents.cohort import CONDITIONS, Cohort
+from .agents.cohort import Cohort
 from .agents.resident import Resident
 from .errors import NeighsimError
 from .parameters import ParameterSet
 from .population.synth import Population
-from .processes.admissions import Admissions
 from .processes.base import Process, Rows
-from .processes.conditions import ConditionOnset, Diagnosis
-from .processes.demography import NBHD_ID_SHIFT, NEW_ID_BASE, Births, Emigration, Immigration, Newborns
-from .processes.falls import Falls
-from .processes.frailty import Frailty
-from .processes.mortality import Mortality
-from .processes.smoking import Smoking, quit_decay
-from .processes.tables import asd_index
-from .recorder import Recorder
-from .rng import Streams
+from .processes.demography import NBHD_ID_SHIFT, NEW_ID_BASE
+from .processes.kernels import JIT, U
+from .processes.plan import PERSON_MONTHS, POPULATION, POPULATION_START, default_plan
+from .recorder import _BAND_OF_AGE, _LT_OF_AGE, N_BANDS, N_LT, Recorder
 
-SNAPSHOT_MONTH = 3
+SNAPSHOT_MONTH = 3  # prevalences are recorded at the end of March (financial year end)
 THREADS_MIN_RESIDENTS = 300_000  # below this, splitting a process over two threads costs more than it saves
 _SPLIT_POOL = None
 
@@ -48,13 +48,7 @@ def _split_pool():
         from concurrent.futures import ThreadPoolExecutor
 
         _SPLIT_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neighsim-split")
-    return _SPLIT_POOL  # prevalences are recorded at the end of March (financial year end)
-
-
-def default_plan() -> list[Process]:
-    """The fixed monthly step plan (printed by `neighsim plan`)."""
-    return [Emigration(), Smoking(), ConditionOnset(), Diagnosis(), Frailty(), Falls(), Admissions(),
-            Mortality(), Births(), Newborns(), Immigration()]
+    return _SPLIT_POOL
 
 
 def add_months(d: dt.date, months: int) -> dt.date:
@@ -67,37 +61,53 @@ def financial_year(d: dt.date) -> str:
     return f"{y}/{(y + 1) % 100:02d}"
 
 
-@dataclass
-class StepContext:
-    """What every process may read about the month as it started (identical for both stepping paths)."""
+@nb.njit(**JIT)
+def _begin(n, alive, age_months, base, sd, band_of_age, lt_of_age, age, stratum, lt_stratum, asd, pm, lt_pm):
+    """Everybody alive ages a month; a twelfth cross into a new year of age and get new strata and
+    table indices (the others keep theirs); person-time by stratum."""
+    for r in range(U(n)):
+        if alive[r]:
+            age_months[r] += 1
+            a = age_months[r] // 12
+            if a != age[r]:
+                age[r] = a
+                ac = U(min(a, 120))
+                stratum[r] = base[r] * N_BANDS + band_of_age[ac]
+                lt_stratum[r] = base[r] * N_LT + lt_of_age[ac]
+                asd[r] = a * 20 + sd[r]
+            pm[U(stratum[r])] += 1.0
+            lt_pm[U(lt_stratum[r])] += 1.0
 
-    asd: np.ndarray  # age x sex x decile table index
-    stratum: np.ndarray
-    lt_stratum: np.ndarray
-    hh_quits: np.ndarray  # per household: members who quit last month
-    tie_quits: np.ndarray  # per row: non-household ties who quit last month
-    current: np.ndarray  # bool: current smoker at the start of the month
-    ex: np.ndarray  # bool: ex-smoker
-    ex_decay: np.ndarray  # ex-smokers: share of the excess risk remaining (0 for others)
-    nltc: np.ndarray  # long-term conditions at the start of the month
-    rows_65plus: np.ndarray
-    rows_50plus: np.ndarray
-    rows_women: np.ndarray  # women 15-44
-    rows_smoking: np.ndarray  # adults who smoke, have smoked, or are 18-34 (non-zero smoking hazards)
+
+@nb.njit(**JIT)
+def _context(rows, age_months, base, sd, band_of_age, lt_of_age, age, stratum, lt_stratum, asd):
+    """Age, strata and table indices of the given rows from scratch (a new model, newcomers)."""
+    for i in range(U(rows.size)):
+        r = U(rows[i])
+        a = age_months[r] // 12
+        age[r] = a
+        ac = U(min(a, 120))
+        stratum[r] = base[r] * N_BANDS + band_of_age[ac]
+        lt_stratum[r] = base[r] * N_LT + lt_of_age[ac]
+        asd[r] = a * 20 + sd[r]
 
 
 class NeighbourhoodModel(mesa.Model):
     """Residents of one or more neighbourhoods, projected month by month.
 
     agents: 'none' (fastest; Monte Carlo workers), 'sample' (sample_size Resident views) or 'all'.
+    plan: the processes (default: processes.plan.default_plan()); a process from elsewhere adds its
+    states to this model's cohort.
     """
 
     def __init__(self, population: Population, params: ParameterSet | None = None, *, replicate: int = 0,
                  interventions: Iterable[Any] = (), agents: str = "none", sample_size: int = 1000,
-                 months: int | None = None, threads: int | None = None):
+                 months: int | None = None, threads: int | None = None, plan: list[Process] | None = None):
         super().__init__(seed=population.config.seed)
         if agents not in ("none", "sample", "all"):
             raise NeighsimError(f"agents must be none, sample or all, not {agents!r}")
+        from .rng import Streams
+
         self.population = population
         self.config = population.config
         self.params = params if params is not None else population.params
@@ -108,28 +118,32 @@ class NeighbourhoodModel(mesa.Model):
         self.months = int(months if months is not None else self.config.time.months)
         self.start = self.config.time.start
         self.t = -1
-        nb = self.cohort.neighbourhood
-        self.neighbourhoods = sorted(int(x) for x in np.unique(nb))
-        starts = np.searchsorted(nb, self.neighbourhoods, side="left")
-        stops = np.searchsorted(nb, self.neighbourhoods, side="right")
-        if np.any(np.diff(nb.astype(np.int64)) < 0):
+        nb_ = self.cohort.neighbourhood
+        self.neighbourhoods = sorted(int(x) for x in np.unique(nb_))
+        if np.any(np.diff(nb_.astype(np.int64)) < 0):
             raise NeighsimError("residents must be laid out neighbourhood by neighbourhood")
+        starts = np.searchsorted(nb_, self.neighbourhoods, side="left")
+        stops = np.searchsorted(nb_, self.neighbourhoods, side="right")
         self.initial_blocks = {n: (int(a), int(b)) for n, a, b in zip(self.neighbourhoods, starts, stops, strict=True)}
         self._next_local = dict.fromkeys(self.neighbourhoods, 0)
         self.recorder = Recorder(self.neighbourhoods, self.months)
         self._lsoa_factors()
-        self.pending_births: list[np.ndarray] = []
-        self._base = np.empty(0, np.int32)
-        self._sd = np.empty(0, np.int32)
         self._modifiers: dict[str, list[Callable[[NeighbourhoodModel, Rows], np.ndarray | float]]] = {}
         self._listeners: dict[str, list[Callable[..., None]]] = {}
-        self.interventions = list(interventions)
-        self.plan = default_plan()
+        self.components: dict[str, Any] = {}
+        self.plan = list(plan) if plan is not None else default_plan()
+        self._by_name = {proc.name: proc for proc in self.plan}
+        if len(self._by_name) != len(self.plan):
+            raise NeighsimError("two processes of the plan have the same name")
+        for proc in self.plan:  # states of processes from elsewhere join this model's cohort only
+            for s in proc.states:
+                self.cohort.add_field(s.name, s.dtype, s.default)
+        self._init_context()
         for proc in self.plan:
             proc.prepare(self)
+        self.interventions = list(interventions)
         for iv in self.interventions:
             iv.attach(self)
-        self.ctx: StepContext | None = None
         self._lock = threading.Lock()
         if threads is None:
             threads = int(os.environ.get("NEIGHSIM_THREADS", "2"))
@@ -147,6 +161,50 @@ class NeighbourhoodModel(mesa.Model):
         self.lsoa_illness = np.exp(p["conditions.cidr_exponent"] * lk["cidr_resid"].to_numpy())
         self.lsoa_acute = np.exp(p["admissions.acute_morbidity_exponent"] * lk["acute_resid"].to_numpy())
 
+    def _init_context(self) -> None:
+        """Per-row constants (stratum base, sex x decile) and the month's shared arrays, with room for
+        newcomers."""
+        c = self.cohort
+        cap = c.capacity
+        self._base = np.zeros(cap, dtype=np.int32)
+        self._sd = np.zeros(cap, dtype=np.int32)
+        self._age = np.zeros(cap, dtype=np.int16)
+        self._stratum = np.zeros(cap, dtype=np.int32)
+        self._lt_stratum = np.zeros(cap, dtype=np.int32)
+        self._asd = np.zeros(cap, dtype=np.int32)
+        self._static(np.arange(c.n))
+
+    def _static(self, rows: np.ndarray) -> None:
+        c = self.cohort
+        if c.capacity > len(self._base):
+            extra = c.capacity - len(self._base)
+            for name in ("_base", "_sd", "_age", "_stratum", "_lt_stratum", "_asd"):
+                a = getattr(self, name)
+                setattr(self, name, np.concatenate([a, np.zeros(extra, dtype=a.dtype)]))
+        self._base[rows] = self.recorder.base_stratum(c.neighbourhood[rows], c.imd_decile[rows], c.male[rows])
+        self._sd[rows] = c.male[rows].astype(np.int32) * 10 + c.imd_decile[rows].astype(np.int32) - 1
+        _context(np.asarray(rows, dtype=np.int64), c.age_months, self._base, self._sd, _BAND_OF_AGE, _LT_OF_AGE,
+                 self._age, self._stratum, self._lt_stratum, self._asd)
+
+    @property
+    def age(self) -> np.ndarray:
+        """Age in completed years at the start of the month."""
+        return self._age[: self.cohort.n]
+
+    @property
+    def stratum(self) -> np.ndarray:
+        """Recording stratum (neighbourhood x decile x sex x age band) at the start of the month."""
+        return self._stratum[: self.cohort.n]
+
+    @property
+    def lt_stratum(self) -> np.ndarray:
+        return self._lt_stratum[: self.cohort.n]
+
+    @property
+    def asd(self) -> np.ndarray:
+        """Index into the age x sex x decile tables (processes/tables.py)."""
+        return self._asd[: self.cohort.n]
+
     def _create_views(self, k: int | None) -> None:
         rows = np.flatnonzero(self.cohort.alive)
         if k is not None and k < len(rows):
@@ -154,6 +212,19 @@ class NeighbourhoodModel(mesa.Model):
             rows = np.sort(rows[np.argsort(u, kind="stable")[:k]])
         for r in rows:
             self.resident_views[int(r)] = Resident(self, int(r))
+
+    # --- the plan and shared services ------------------------------------------------------------
+    def process(self, name: str) -> Process:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise NeighsimError(f"no process {name!r} in the plan; known: {sorted(self._by_name)}") from None
+
+    def component(self, name: str, factory: Callable[[NeighbourhoodModel], Any]) -> Any:
+        """A service shared by interventions (e.g. the stop-smoking service), created once per model."""
+        if name not in self.components:
+            self.components[name] = factory(self)
+        return self.components[name]
 
     # --- hooks for interventions ---------------------------------------------------------------
     def add_modifier(self, name: str, fn: Callable[[NeighbourhoodModel, Rows], np.ndarray | float]) -> None:
@@ -194,50 +265,30 @@ class NeighbourhoodModel(mesa.Model):
 
     def new_ids(self, neighbourhoods: np.ndarray) -> np.ndarray:
         """Ids for newcomers: a counter per neighbourhood, so they match whatever else is simulated."""
-        ids = np.empty(len(neighbourhoods), dtype=np.int64)
-        for i, n in enumerate(neighbourhoods.tolist()):
-            ids[i] = NEW_ID_BASE + (n << NBHD_ID_SHIFT) + self._next_local[n]
-            self._next_local[n] += 1
+        nbs = np.asarray(neighbourhoods, dtype=np.int64)
+        ids = np.empty(len(nbs), dtype=np.int64)
+        for n in np.unique(nbs).tolist():  # newcomers of one neighbourhood get its next numbers, in order
+            at = np.flatnonzero(nbs == n)
+            ids[at] = NEW_ID_BASE + (n << NBHD_ID_SHIFT) + self._next_local[n] + np.arange(len(at))
+            self._next_local[n] += len(at)
         return ids
 
     def record(self, measure: str, rows: np.ndarray, weights: np.ndarray | None = None) -> None:
-        strata = self.ctx.stratum[rows]
+        strata = self.stratum[rows]
         with self._lock:
             self.recorder.add(measure, strata, weights)
 
     def record_lt(self, measure: str, rows: np.ndarray) -> None:
-        strata = self.ctx.lt_stratum[rows]
+        strata = self.lt_stratum[rows]
         with self._lock:
             self.recorder.add_lt(measure, strata)
 
-    def _extend_static(self) -> None:
-        """Per-row constants (stratum base, sex x decile) for rows added since the last call."""
-        c = self.cohort
-        new = np.arange(len(self._base), c.n)
-        self._base = np.concatenate([self._base, self.recorder.base_stratum(
-            c.neighbourhood[new], c.imd_decile[new], c.male[new])])
-        self._sd = np.concatenate([self._sd, c.male[new].astype(np.int32) * 10 + c.imd_decile[new].astype(np.int32) - 1])
-
     def on_new_rows(self, rows: np.ndarray) -> None:
-        c = self.cohort
-        age = c.age_months[rows] // 12
-        s, lt = self.recorder.strata(c.neighbourhood[rows], c.imd_decile[rows], c.male[rows], age)
-        ctx = self.ctx
-        ctx.stratum = np.concatenate([ctx.stratum, s])
-        ctx.lt_stratum = np.concatenate([ctx.lt_stratum, lt])
-        ctx.asd = np.concatenate([ctx.asd, asd_index(age, c.male[rows], c.imd_decile[rows])])
+        """Newcomers (births, in-migrants) get the shared context for the rest of the month."""
+        self._static(rows)
         if self.agent_mode == "all":
             for r in rows:
                 self.resident_views[int(r)] = Resident(self, int(r))
-
-    # --- context for spillover ---------------------------------------------------------------------
-    def ctx_household_quits(self, rows: Rows) -> np.ndarray:
-        hh = self.cohort.household[rows]
-        q = self.ctx.hh_quits
-        return np.where(hh >= 0, q[np.clip(hh, 0, len(q) - 1)], 0)
-
-    def ctx_tie_quits(self, rows: Rows) -> np.ndarray:
-        return self.ctx.tie_quits[rows]
 
     # --- time ------------------------------------------------------------------------------------
     @property
@@ -253,71 +304,20 @@ class NeighbourhoodModel(mesa.Model):
         return slice(0, self.cohort.n)
 
     def begin_step(self) -> None:
-        """Age everybody one month and fix the month's context (identical for both stepping paths)."""
+        """Age everybody one month, fix the month's shared context, then each process's own."""
         c = self.cohort
         self.t += 1
-        alive = c.alive
-        np.add(c.age_months, alive, out=c.age_months, casting="unsafe")
-        age = c.age_months // 12  # int16; ages never exceed the tables' 120 in a 5-year run from 100
-        if len(self._base) != c.n:
-            self._extend_static()
-        stratum, lt = self.recorder.strata_from_base(self._base, age)
-        self.recorder.t = self.t
-        # last month's quitters: household counts and non-household ties
-        quitters = np.flatnonzero(alive & (c.quit_step == self.t - 1))
-        hh = c.household[quitters]
-        n_hh = int(c.household.max(initial=-1)) + 1
-        hh_quits = np.bincount(hh[hh >= 0], minlength=max(n_hh, 1))
-        tie = np.zeros(c.n, dtype=np.int32)
-        net = self.network
-        src = quitters[quitters < net.n]
-        if len(src):
-            starts, stops = net.indptr[src], net.indptr[src + 1]
-            nbrs = np.concatenate([net.indices[a:b] for a, b in zip(starts, stops, strict=True)]) if len(src) else []
-            owner = np.repeat(src, stops - starts)
-            nonhh = c.household[nbrs] != c.household[owner]
-            np.add.at(tie, np.asarray(nbrs)[nonhh], 1)
-        smoking = c.smoking
-        current = smoking == 1
-        ex_mask = smoking == 2
-        ex_rows = np.flatnonzero(ex_mask)
-        ex_decay = np.zeros(c.n, dtype=np.float32)
-        ex_decay[ex_rows] = quit_decay(c.quit_step[ex_rows], self.t, self.params["mortality.quit_benefit_halflife_years"])
-        old = age >= 50
-        adult = age >= 18
-        self.ctx = StepContext(
-            asd=age * 20 + self._sd, stratum=stratum, lt_stratum=lt, hh_quits=hh_quits,
-            tie_quits=tie, current=current, ex=ex_mask, ex_decay=ex_decay, nltc=c.ltc_count(),
-            rows_65plus=np.flatnonzero(old & alive & (age >= 65)),
-            rows_50plus=np.flatnonzero(old & alive & (c.frailty < 3)),
-            rows_women=np.flatnonzero(alive & ~c.male & (age >= 15) & (age < 45)),
-            rows_smoking=np.flatnonzero(adult & alive & ((smoking > 0) | (age < 35))))
-        live = np.flatnonzero(alive)
-        self.recorder.add("person_months", stratum[live])
-        self.recorder.add("qalys", stratum, self._utility(age) * (alive / 12.0))
-        self.recorder.add_lt("person_months", lt[live])
+        rec = self.recorder
+        rec.t = self.t
+        pm, lt_pm = rec.row(PERSON_MONTHS.name), rec.lt_row(PERSON_MONTHS.name)
+        _begin(c.n, c.alive, c.age_months, self._base, self._sd, _BAND_OF_AGE, _LT_OF_AGE, self._age,
+               self._stratum, self._lt_stratum, self._asd, pm, lt_pm)
         if self.t == 0:
-            self.recorder.add("population_start", stratum[live])
+            rec.row(POPULATION_START.name)[:] = pm
         # residents alive at the start of the month, per neighbourhood: read off the person-time just recorded
-        pm = self.recorder.data["person_months"][self.t]
         self.alive_by_neighbourhood = pm.reshape(len(self.neighbourhoods), -1).sum(axis=1)
-
-    def _utility(self, age: np.ndarray) -> np.ndarray:
-        """EQ-5D utility of every row: age norm x condition and frailty multipliers (for QALYs).
-        Whole arrays and small lookup tables: no per-resident gathers of large arrays."""
-        c, p = self.cohort, self.params
-        if not hasattr(self, "_util_tables"):
-            from .recorder import _BAND_OF_AGE
-
-            m = np.asarray(p["economics.utility_multiplier_ltc"])
-            combos = np.arange(16)
-            ltc = np.prod([np.where((combos >> k) & 1, m[k], 1.0) for k in range(4)], axis=0)
-            self._util_tables = (np.asarray(p["economics.utility_by_age"])[_BAND_OF_AGE], ltc,
-                                 m[4] ** np.arange(16.0), np.asarray(p["economics.utility_multiplier_frailty"]))
-        by_age, ltc, other_pow, frail = self._util_tables
-        code = c.htn.view(np.uint8) | (c.cvd.view(np.uint8) << 1) | (c.copd.view(np.uint8) << 2) | (
-            c.diabetes.view(np.uint8) << 3)
-        return by_age[np.minimum(age, 120)] * ltc[code] * other_pow[c.other_ltcs] * frail[c.frailty]
+        for proc in self.plan:
+            proc.begin_step(self)
 
     def end_step(self) -> None:
         for iv in self.interventions:
@@ -327,20 +327,11 @@ class NeighbourhoodModel(mesa.Model):
 
     def snapshot(self) -> None:
         """Prevalences at the end of the month by stratum (financial year ends, and the last month)."""
-        c = self.cohort
-        live = np.flatnonzero(c.alive)
-        s = self.ctx.stratum[live]
-        rec = self.recorder
-        rec.add("population", s)
-        rec.add("smokers", s[c.smoking[live] == 1])
-        for cond in CONDITIONS:
-            rec.add(f"prevalent_{cond}", s[c[cond][live]])
-            rec.add(f"diagnosed_prevalent_{cond}", s[c[f"{cond}_dx"][live]])
-        rec.add("multimorbid", s[c.ltc_count(live) >= 2])
-        f = c.frailty[live]
-        for k, lab in enumerate(("mild", "moderate", "severe"), start=1):
-            rec.add(f"frailty_{lab}", s[f == k])
-        rec.add("fuel_poor_residents", s[c.fuel_poor[live]])
+        live = np.flatnonzero(self.cohort.alive)
+        s = self.stratum[live]
+        self.recorder.add(POPULATION.name, s)
+        for proc in self.plan:
+            proc.snapshot(self, live, s)
 
     # --- stepping --------------------------------------------------------------------------------
     def _run_plan(self, per_agent: bool) -> None:
@@ -377,8 +368,8 @@ class NeighbourhoodModel(mesa.Model):
 
     def _apply_split(self, proc: Process) -> None:
         """Apply a resident-level process to two halves of its residents on two threads. Processes
-        touch only their own rows and draws are keyed on ids, so the result is the same as one call;
-        recording and event listeners are serialised by a lock."""
+        touch only their own rows, draws are keyed on ids and the kernels release the GIL, so the
+        result is the same as one call; recording and event listeners are serialised by a lock."""
         rows = proc.default_rows(self)
         if isinstance(rows, slice):
             n = rows.stop - (rows.start or 0)

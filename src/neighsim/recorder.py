@@ -65,6 +65,13 @@ class Recorder:
             a = store[measure] = np.zeros((self.months, width), dtype=np.float64)
         return a
 
+    def row(self, measure: str) -> np.ndarray:
+        """This month's counts of a measure by stratum (kernels add to it in place)."""
+        return self._arr(self.data, measure, self.n_strata)[self.t]
+
+    def lt_row(self, measure: str) -> np.ndarray:
+        return self._arr(self.lt, measure, self.n_lt)[self.t]
+
     def add(self, measure: str, strata: np.ndarray, weights: np.ndarray | None = None) -> None:
         if len(strata) == 0:
             self._arr(self.data, measure, self.n_strata)

@@ -12,7 +12,6 @@ own streams never moves anybody else's draws.
 from __future__ import annotations
 
 import hashlib
-import threading
 
 import numpy as np
 
@@ -65,22 +64,20 @@ class Streams:
             k = self._cache[stream] = _mix(self._base ^ stream_hash(stream))
         return _mix(k + _mix((int(step) + 1) * GAMMA))
 
-    def uniform(self, stream: str, step: int, ids: np.ndarray) -> np.ndarray:
-        """U[0,1) for each id: the same id always gets the same number in this (stream, step).
+    def key_u64(self, stream: str, step: int) -> np.uint64:
+        """The key of (stream, step) for compiled kernels."""
+        return np.uint64(self.key(stream, step))
 
-        Large arrays are hashed in two halves on two threads (numpy releases the GIL); each element is
-        a pure function of its id, so the result is the same however the work is split."""
+    def uniform(self, stream: str, step: int, ids: np.ndarray) -> np.ndarray:
+        """U[0,1) for each id: the same id always gets the same number in this (stream, step)."""
         ids = np.asarray(ids)
-        key = self.key(stream, step)
-        if len(ids) >= _PARALLEL_MIN and threading.current_thread() is threading.main_thread():
-            half = len(ids) // 2
-            out = np.empty(len(ids), dtype=np.float64)
-            fut = _pool().submit(_hash_into, ids[:half], key, out[:half])
-            _hash_into(ids[half:], key, out[half:])
-            fut.result()
-            return out
         out = np.empty(len(ids), dtype=np.float64)
-        _hash_into(ids, key, out)
+        if len(ids) >= _COMPILED_MIN:
+            from .processes.kernels import uniforms
+
+            uniforms(ids.astype(np.int64, copy=False), self.key_u64(stream, step), out)
+        else:
+            _hash_into(ids, self.key(stream, step), out)
         return out
 
     def uniform_scalar(self, stream: str, step: int, index: int) -> float:
@@ -97,20 +94,11 @@ class Streams:
         return np.random.Generator(np.random.Philox(key=self.key(stream, step)))
 
 
-_PARALLEL_MIN = 200_000
-_POOL = None
-
-
-def _pool():
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neighsim-rng")
-    return _POOL
+_COMPILED_MIN = 64  # below this the numpy version is as fast as calling the compiled one
 
 
 def _hash_into(ids: np.ndarray, key: int, out: np.ndarray) -> None:
+    """The numpy reference of the stream (kernels.uniform computes the same bits)."""
     z = ids.astype(np.uint64, copy=True)
     z *= _U64_GAMMA
     z += np.uint64(key)
@@ -122,17 +110,12 @@ def _hash_into(ids: np.ndarray, key: int, out: np.ndarray) -> None:
 
 
 def poisson_from_uniform(lam: np.ndarray | float, u: np.ndarray) -> np.ndarray:
-    """Poisson counts by inverting the CDF with a given uniform (keeps draws counter-based)."""
-    lam = np.broadcast_to(np.asarray(lam, dtype=float), np.shape(u))
+    """Poisson counts by inverting the CDF with a given uniform (keeps draws counter-based): the
+    smallest k with cdf(k) >= u, summing terms p_k = p_{k-1} * lam / k (at most 200 terms)."""
+    from .processes.kernels import poisson_inverse
+
+    lam = np.ascontiguousarray(np.broadcast_to(np.asarray(lam, dtype=float), np.shape(u)), dtype=np.float64)
+    u = np.ascontiguousarray(u, dtype=np.float64)
     k = np.zeros(np.shape(u), dtype=np.int64)
-    p = np.exp(-lam)
-    cdf = p.copy()
-    active = u >= cdf
-    n = 0
-    while active.any() and n < 200:
-        n += 1
-        p = np.where(active, p * lam / n, p)
-        k = np.where(active, k + 1, k)
-        cdf = np.where(active, cdf + p, cdf)
-        active &= u >= cdf
+    poisson_inverse(lam.ravel(), u.ravel(), np.exp(-lam).ravel(), k.reshape(-1))
     return k

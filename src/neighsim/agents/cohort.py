@@ -1,17 +1,19 @@
 """Array-backed resident state (structure of arrays): the one source of truth for every resident.
 
 Rows are never removed during a run: the dead keep their row with alive=False, newcomers (births,
-in-migrants) are appended, so a row index is stable and a Resident view can hold it.
+in-migrants) are appended, so a row index is stable and a Resident view can hold it. The fields are
+the core identity fields below plus the states the plan's processes declare (processes/plan.py);
+interventions add their own to their model's cohort only (each cohort keeps its own defaults).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-# name -> (dtype, default for new rows)
-FIELDS: dict[str, tuple[type, int | float | bool]] = {
+# Who and where a resident is: owned by the model itself (name -> dtype, default for new rows)
+CORE_FIELDS: dict[str, tuple[type, int | float | bool]] = {
     "id": (np.int64, -1),
     "alive": (np.bool_, True),
     "age_months": (np.int16, 0),
@@ -22,22 +24,6 @@ FIELDS: dict[str, tuple[type, int | float | bool]] = {
     "la": (np.int8, 0),
     "imd_decile": (np.int8, 5),
     "household": (np.int32, -1),
-    "smoking": (np.int8, 0),  # 0 never, 1 current, 2 ex
-    "quit_step": (np.int16, -32000),  # step of the last quit (negative: before the projection)
-    "htn": (np.bool_, False),
-    "cvd": (np.bool_, False),
-    "copd": (np.bool_, False),
-    "diabetes": (np.bool_, False),
-    "htn_dx": (np.bool_, False),
-    "cvd_dx": (np.bool_, False),
-    "copd_dx": (np.bool_, False),
-    "diabetes_dx": (np.bool_, False),
-    "other_ltcs": (np.int8, 0),  # count of other long-term conditions (CKD, asthma, arthritis, ...)
-    "frailty": (np.int8, 0),  # 0 fit, 1 mild, 2 moderate, 3 severe
-    "fuel_poor": (np.bool_, False),
-    "last_fall_step": (np.int16, -32000),
-    "hip_fracture_step": (np.int16, -32000),
-    "death_step": (np.int16, -1),
     "entry_step": (np.int16, -1),  # -1: in the starting population
 }
 CONDITIONS = ("htn", "cvd", "copd", "diabetes")
@@ -45,15 +31,25 @@ SMOKING_LABELS = ("never", "current", "ex")
 FRAILTY_LABELS = ("fit", "mild", "moderate", "severe")
 
 
+def plan_fields() -> dict[str, tuple[type, int | float | bool]]:
+    """Core fields and the states declared by the processes of the default plan."""
+    from ..processes.plan import declared_states
+
+    return {**CORE_FIELDS, **{s.name: (s.dtype, s.default) for s in declared_states()}}
+
+
 class Cohort:
     """Residents as parallel numpy arrays with spare capacity for newcomers."""
 
-    def __init__(self, n: int, capacity: int | None = None):
+    def __init__(self, n: int, capacity: int | None = None,
+                 fields: Mapping[str, tuple[type, int | float | bool]] | None = None):
         self.n = int(n)
         cap = max(int(capacity or n * 1.15 + 64), self.n)
         self._arrays: dict[str, np.ndarray] = {}
-        for name, (dtype, default) in FIELDS.items():
+        self._defaults: dict[str, int | float | bool] = {}
+        for name, (dtype, default) in (plan_fields() if fields is None else fields).items():
             self._arrays[name] = np.full(cap, default, dtype=dtype)
+            self._defaults[name] = default
 
     # --- access -----------------------------------------------------------------------------------
     def __getattr__(self, name: str) -> np.ndarray:
@@ -68,6 +64,9 @@ class Cohort:
     def __setitem__(self, name: str, values: np.ndarray) -> None:
         self._arrays[name][: self.n] = values
 
+    def __contains__(self, name: str) -> bool:
+        return name in self._arrays
+
     @property
     def fields(self) -> list[str]:
         return list(self._arrays)
@@ -76,14 +75,17 @@ class Cohort:
     def capacity(self) -> int:
         return len(self._arrays["id"])
 
+    def field_specs(self) -> dict[str, tuple[type, int | float | bool]]:
+        return {k: (a.dtype.type, self._defaults[k]) for k, a in self._arrays.items()}
+
     def add_field(self, name: str, dtype: type, default: int | float | bool) -> None:
-        """Extra state for an intervention module (e.g. 'health_check_step')."""
+        """Extra state for an intervention module (e.g. 'health_checks_check_step'), in this cohort."""
         if name in self._arrays:
             if self._arrays[name].dtype != np.dtype(dtype):
                 raise ValueError(f"field {name} already exists with dtype {self._arrays[name].dtype}")
             return
         self._arrays[name] = np.full(self.capacity, default, dtype=dtype)
-        FIELD_DEFAULTS.setdefault(name, default)
+        self._defaults[name] = default
 
     def append(self, k: int, **values: np.ndarray) -> np.ndarray:
         """Add k rows (defaults for unspecified fields); returns their row indices."""
@@ -91,22 +93,20 @@ class Cohort:
         if need > self.capacity:
             newcap = max(need, int(self.capacity * 1.5))
             for name, arr in self._arrays.items():
-                grown = np.full(newcap, FIELD_DEFAULTS.get(name, 0), dtype=arr.dtype)
+                grown = np.full(newcap, self._defaults[name], dtype=arr.dtype)
                 grown[: self.n] = arr[: self.n]
                 self._arrays[name] = grown
         rows = np.arange(self.n, need)
         for name, arr in self._arrays.items():
-            arr[rows] = values[name] if name in values else FIELD_DEFAULTS.get(name, 0)
+            arr[rows] = values[name] if name in values else self._defaults[name]
         self.n = need
         return rows
 
     def subset(self, rows: np.ndarray) -> Cohort:
-        """A new cohort holding copies of the given rows (e.g. one neighbourhood)."""
+        """A new cohort holding copies of the given rows (e.g. one neighbourhood), with the same fields."""
         rows = np.asarray(rows)
-        out = Cohort(len(rows))
+        out = Cohort(len(rows), fields=self.field_specs())
         for name, arr in self._arrays.items():
-            if name not in out._arrays:
-                out._arrays[name] = np.full(out.capacity, FIELD_DEFAULTS.get(name, 0), dtype=arr.dtype)
             out._arrays[name][: len(rows)] = arr[rows]
         return out
 
@@ -135,6 +135,3 @@ class Cohort:
     def equals(self, other: Cohort, fields: Iterable[str] | None = None) -> bool:
         names = fields or self.fields
         return self.n == other.n and all(np.array_equal(self[f], other[f]) for f in names)
-
-
-FIELD_DEFAULTS: dict[str, int | float | bool] = {k: v[1] for k, v in FIELDS.items()}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from .cohort import FIELDS, FRAILTY_LABELS, SMOKING_LABELS
+from .cohort import FRAILTY_LABELS, SMOKING_LABELS, plan_fields
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model import NeighbourhoodModel
@@ -58,6 +58,13 @@ class Resident(mesa.Agent):
     def ltc_count(self) -> int:
         return int(self.model.cohort.ltc_count(np.array([self.row]))[0])
 
+    def __getattr__(self, name: str):
+        """Any other cohort field (an intervention's state, a process added to the plan) by name."""
+        model = self.__dict__.get("model")
+        if model is not None and name in model.cohort:
+            return model.cohort[name][self.row].item()
+        raise AttributeError(name)
+
     def step(self, processes=None) -> None:
         """Step this resident through the resident-level processes of the plan (per-agent path)."""
         self.model.step_resident(self.row, processes)
@@ -66,6 +73,6 @@ class Resident(mesa.Agent):
         return f"Resident(id={self.resident_id}, age={self.age}, {self.sex})"
 
 
-for _name in FIELDS:
+for _name in plan_fields():
     if _name not in ("id",) and not hasattr(Resident, _name):
         setattr(Resident, _name, _field(_name))

@@ -177,7 +177,7 @@ class FallsPathway(Intervention):
             if self.end_t is not None and t == self.end_t:
                 c[self.f[WAITING]][:] = False
             return
-        pool = self.eligible(model, model.ctx.rows_65plus)
+        pool = self.eligible(model, np.flatnonzero(c.alive & (c.age_months >= 65 * 12)))
         waiting = c[self.f[WAITING]]
         # people on the waiting list who are no longer eligible leave it
         in_pool = np.zeros(c.n, dtype=bool)

@@ -126,12 +126,10 @@ class HealthChecks(Intervention):
                           & (self.draw(model, "detect.htn", ids) < self.effect("htn_detection"))]
         new_dm = checked[c.diabetes[checked] & ~c.diabetes_dx[checked]
                          & (self.draw(model, "detect.diabetes", ids) < self.effect("diabetes_detection"))]
+        diagnosis = model.process("diagnosis")
         for cond, new in (("htn", new_htn), ("diabetes", new_dm)):
-            if len(new):
-                c[f"{cond}_dx"][new] = True
-                self.record(model, f"detected_{cond}", new)
-                model.record(f"diagnosed_{cond}", new)
-                model.emit("diagnosis", new, condition=cond)
+            self.record(model, f"detected_{cond}", new)
+            diagnosis.diagnose(model, new, cond)
         # treatment: antihypertensives after new hypertension, statins for others without CVD
         is_new_htn = np.isin(checked, new_htn)
         p_treat = np.where(is_new_htn, self.effect("treat_after_htn"), self.effect("statin_start"))

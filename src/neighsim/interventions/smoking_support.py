@@ -29,7 +29,7 @@ SUPPORT_EFFECTS = {
 
 UNTIL = "stop_smoking_support_until"  # last month of support (-1: never)
 MULT = "stop_smoking_support_rr"
-_KEY = "_neighsim_stop_smoking_support"
+COMPONENT = "stop_smoking_support"
 
 
 def support_multiplier(quit_52wk: float, months: int, params) -> float:
@@ -54,11 +54,8 @@ class StopSmokingSupport:
 
     @classmethod
     def of(cls, model) -> StopSmokingSupport:
-        svc = model.__dict__.get(_KEY)
-        if svc is None:
-            svc = cls(model)
-            model.__dict__[_KEY] = svc
-        return svc
+        """The model's one stop-smoking service (a model component shared by every referring module)."""
+        return model.component(COMPONENT, cls)
 
     def declare(self, multiplier: float) -> None:
         """A module announces the largest multiplier it may give (the modifier's upper bound)."""

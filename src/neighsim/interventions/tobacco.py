@@ -110,9 +110,8 @@ class Tobacco(Intervention):
             return
         c = model.cohort
         p_ref = -np.expm1(np.log1p(-min(self.effect("community_referral_annual"), 0.999999)) / 12.0)
-        rows = model.ctx.rows_smoking
-        rows = rows[(c.smoking[rows] == 1)
-                    & (months_since(c[self.f_referred][rows], t) >= int(self.options["reoffer_months"]))
+        rows = np.flatnonzero(c.alive & (c.smoking == 1) & (c.age_months >= 18 * 12))
+        rows = rows[(months_since(c[self.f_referred][rows], t) >= int(self.options["reoffer_months"]))
                     & (c[SUPPORT_UNTIL][rows] < t)]
         rows = self.eligible(model, rows)
         referred = rows[self.draw(model, "refer", c.id[rows]) < p_ref * self.ramp(t)]
@@ -146,9 +145,5 @@ class Tobacco(Intervention):
         self.record(model, "inpatient_participants", treated)
         self.charge(model, treated, self.costs["inpatient_per_participant"], item="inpatient")
         quits = treated[self.draw(model, "inpatient.quit", c.id[treated]) < self.p_quit]
-        if len(quits):
-            c.smoking[quits] = 2
-            c.quit_step[quits] = model.t
-            self.record(model, "inpatient_quits", quits)
-            model.record("quits", quits)
-            model.emit("quit", quits)
+        self.record(model, "inpatient_quits", quits)
+        model.process("smoking").quit(model, quits)

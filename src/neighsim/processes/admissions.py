@@ -3,13 +3,16 @@ long-term conditions, smoking and frailty. Falls admissions come from the falls 
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
-from .base import Process, Rows, slot_split, take
+from .base import Process, Result, Rows, State
 from .common import flag, rate_to_prob
+from .kernels import JIT, U, candidates, uniform
 from .tables import admission_tables
 
 CAUSES = ("respiratory", "cardiovascular", "other")
+SLACK = 1.0 + 1e-9
 
 
 def winter_curve(calendar_month: int) -> float:
@@ -17,20 +20,63 @@ def winter_curve(calendar_month: int) -> float:
     return float(np.cos(2 * np.pi * (calendar_month - 1) / 12.0))
 
 
+@nb.njit(**JIT)
+def _admitted(lo, hi, out, ids, alive, asd, nltc, key, loose, own, ltc_power, frailty, frailty_hr, lsoa, lsoa_acute,
+              fuel_poor, copd, cvd, htn, diabetes, status_start, cold_rr, winter, rr):
+    """One uniform split into a slot per cause. The within-slot uniform is checked against a loose bound
+    (loose[cause, asd] x the resident's frailty and LSOA factors: the table rate times the largest other
+    multipliers and the modifiers' bound, with the slack and the 1/12), then against the resident's own
+    hazard: the same factors as the exact test, with own[cause] = modifiers' bound / largest multipliers."""
+    k = 0
+    K = loose.shape[0]
+    for r in range(U(lo), U(hi)):
+        if not alive[r]:
+            continue
+        scaled = uniform(ids[r], key) * K
+        slot = U(min(np.int64(scaled), K - 1))
+        frac = scaled - slot
+        a = U(asd[r])
+        personal = frailty_hr[U(frailty[r])] * lsoa_acute[U(lsoa[r])]
+        other = ltc_power[U(nltc[r])]
+        if frac >= K * loose[slot, a] * personal * (1.0 + (other - 1.0) * (slot == K - 1)):
+            continue
+        h = personal
+        cur = status_start[r] == 1
+        if slot == 0:  # respiratory
+            h *= (1.0 + (cold_rr - 1.0) * fuel_poor[r]) * winter[0]
+            h *= (1.0 + (rr[0] - 1.0) * copd[r]) * (1.0 + (rr[1] - 1.0) * cur)
+        elif slot == 1:  # cardiovascular
+            h *= (1.0 + (cold_rr - 1.0) * fuel_poor[r]) * winter[1]
+            h *= (1.0 + (rr[2] - 1.0) * cvd[r]) * (1.0 + (rr[3] - 1.0) * htn[r])
+            h *= (1.0 + (rr[4] - 1.0) * diabetes[r]) * (1.0 + (rr[5] - 1.0) * cur)
+        else:
+            h *= other
+        if frac < K * loose[slot, a] * own[slot] * h:
+            out[k] = r
+            k += 1
+    return k
+
+
 class Admissions(Process):
     name = "admissions"
+    description = ("emergency admissions by cause: Devon rates by age and IMD quintile, LSOA acute morbidity, "
+                   "conditions, smoking, frailty, winter peak, cold homes in winter")
+    states = (State("fuel_poor", np.bool_, False, "lives in a fuel-poor household (a cold home)"),)
+    BY_CAUSE = {c: Result(f"admissions_{c}", f"{c.capitalize()} admissions" if c != "other"
+                          else "Other emergency admissions", "admissions") for c in CAUSES}
+    FUEL_POOR = Result("fuel_poor_residents", "Residents of fuel-poor homes (end of period)", "people",
+                       kind="snapshot")
+    results = (*BY_CAUSE.values(), FUEL_POOR)
     streams = ("admissions",)
     modifiers = tuple(f"admissions.{c}" for c in CAUSES)
     events = ("admission",)
-    description = ("emergency admissions by cause: Devon rates by age and IMD quintile, LSOA acute morbidity, "
-                   "conditions, smoking, frailty, winter peak, cold homes in winter")
 
     def prepare(self, model) -> None:
         self.tables = admission_tables(model.params)
         self.ltc_power = model.params["admissions.ltc_rr_other"] ** np.arange(16)
         p = model.params
         self.frailty_hr = np.asarray(p["admissions.frailty_hr"])
-        common = self.frailty_hr.max() * model.lsoa_acute.max()
+        common = self.common = self.frailty_hr.max() * model.lsoa_acute.max()
         cold = max(p["admissions.cold_home_rr"], 1.0)
 
         def mx(*names: str) -> float:
@@ -44,40 +90,65 @@ class Admissions(Process):
                  "smoking_rr_cardiovascular"),
             "other": common,
         }
+        self.table_matrix = np.stack([self.tables[c] for c in CAUSES])
 
     def apply(self, model, rows: Rows | None = None) -> None:
         rows = self.default_rows(model) if rows is None else rows
         c, p = model.cohort, model.params
+        nltc = model.process("conditions").nltc
+        status = model.process("smoking").status_start
         w = winter_curve(model.calendar_month)
         cold_rr = 1 + (p["admissions.cold_home_rr"] - 1) * max(w, 0.0)
-        slots, frac = slot_split(model.draw("admissions", rows), len(CAUSES))
-        for cause, pos in zip(CAUSES, slots, strict=True):
-            if len(pos) == 0:
+        mods = np.array([model.modifier_bound(f"admissions.{cause}") for cause in CAUSES])
+        loose = np.array([self.bound[cause] for cause in CAUSES]) * mods
+        winter = np.array([1 + p["admissions.winter_amplitude_respiratory"] * w,
+                           1 + p["admissions.winter_amplitude_cardiovascular"] * w])
+        rr = np.array([p[f"admissions.{k}"] for k in ("copd_rr_respiratory", "smoking_rr_respiratory",
+                                                       "cvd_rr_cardiovascular", "htn_rr_cardiovascular",
+                                                       "diabetes_rr_cardiovascular", "smoking_rr_cardiovascular")])
+        # loose[cause, asd] x (frailty and LSOA factors) bounds every resident's hazard; loose x own x
+        # (their own factors) is the resident's own bound
+        loose_factor = np.array([self.bound[cause] / self.common for cause in CAUSES]) * mods
+        loose = self.table_matrix * loose_factor[:, None] * (SLACK / 12.0)
+        cand = candidates(_admitted, rows, c.n, c.id, c.alive, model.asd, nltc,
+                          model.streams.key_u64("admissions", model.t), loose, mods / loose_factor, self.ltc_power,
+                          c.frailty, self.frailty_hr, c.lsoa, model.lsoa_acute, c.fuel_poor, c.copd, c.cvd, c.htn,
+                          c.diabetes, status, cold_rr, winter, rr)
+        scaled = model.draw("admissions", cand) * len(CAUSES)
+        causes = np.minimum(scaled.astype(np.int64), len(CAUSES) - 1)
+        fracs = scaled - causes
+        K = len(CAUSES)
+        for k, cause in enumerate(CAUSES):
+            pick = np.flatnonzero(causes == k)
+            if len(pick) == 0:
                 continue
-            sub = take(rows, pos)
-            asd = model.ctx.asd[sub]
-            # exact thinning against an upper bound of the cause's probability
+            sub, frac = cand[pick], fracs[pick]
+            asd = model.asd[sub]
+            # the exact thinning test, then the full hazard (the same arithmetic for every resident)
             ub = self.tables[cause][asd] * self.bound[cause] * model.modifier_bound(f"admissions.{cause}")
             if cause == "other":
-                ub = ub * self.ltc_power[model.ctx.nltc[sub]]
-            keep = np.flatnonzero(frac[pos] < len(CAUSES) * rate_to_prob(ub))
-            pos, sub, asd = pos[keep], sub[keep], asd[keep]
+                ub = ub * self.ltc_power[nltc[sub]]
+            keep = np.flatnonzero(frac < K * rate_to_prob(ub))
+            sub, frac, asd = sub[keep], frac[keep], asd[keep]
             h = self.tables[cause][asd] * self.frailty_hr[c.frailty[sub]] * model.lsoa_acute[c.lsoa[sub]] * c.alive[sub]
-            current = model.ctx.current[sub]
+            cur = status[sub] == 1
             if cause == "respiratory":
                 h = h * flag(c.fuel_poor[sub], cold_rr) * (1 + p["admissions.winter_amplitude_respiratory"] * w)
                 h = h * flag(c.copd[sub], p["admissions.copd_rr_respiratory"])
-                h = h * flag(current, p["admissions.smoking_rr_respiratory"])
+                h = h * flag(cur, p["admissions.smoking_rr_respiratory"])
             elif cause == "cardiovascular":
                 h = h * flag(c.fuel_poor[sub], cold_rr) * (1 + p["admissions.winter_amplitude_cardiovascular"] * w)
                 h = h * flag(c.cvd[sub], p["admissions.cvd_rr_cardiovascular"])
                 h = h * flag(c.htn[sub], p["admissions.htn_rr_cardiovascular"])
                 h = h * flag(c.diabetes[sub], p["admissions.diabetes_rr_cardiovascular"])
-                h = h * flag(current, p["admissions.smoking_rr_cardiovascular"])
+                h = h * flag(cur, p["admissions.smoking_rr_cardiovascular"])
             else:
-                h = h * self.ltc_power[model.ctx.nltc[sub]]
+                h = h * self.ltc_power[nltc[sub]]
             h = h * model.modifier(f"admissions.{cause}", sub)
-            adm = sub[frac[pos] < len(CAUSES) * rate_to_prob(h)]
+            adm = sub[frac < K * rate_to_prob(h)]
             if len(adm):
-                model.record(f"admissions_{cause}", adm)
+                model.record(self.BY_CAUSE[cause].name, adm)
                 model.emit("admission", adm, cause=cause)
+
+    def snapshot(self, model, live: np.ndarray, strata: np.ndarray) -> None:
+        model.recorder.add(self.FUEL_POOR.name, strata[model.cohort.fuel_poor[live]])

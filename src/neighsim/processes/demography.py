@@ -8,10 +8,12 @@ they join no household and have no social ties. Newborns join the mother's house
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from ..rng import poisson_from_uniform
-from .base import Process, Rows, select
+from .base import Process, Result, Rows
+from .kernels import JIT, U, candidates, uniform
 
 NEW_ID_BASE = 1 << 40
 NBHD_ID_SHIFT = 28
@@ -21,59 +23,82 @@ COPY_FIELDS = ("age_months", "male", "lsoa", "neighbourhood", "locality", "la", 
 INHERIT_FROM_MOTHER = ("lsoa", "neighbourhood", "locality", "la", "imd_decile", "household", "fuel_poor")
 
 
+@nb.njit(**JIT)
+def _leavers(lo, hi, out, ids, alive, key, p):
+    k = 0
+    for r in range(U(lo), U(hi)):
+        if alive[r] and uniform(ids[r], key) < p:
+            out[k] = r
+            k += 1
+    return k
+
+
+@nb.njit(**JIT)
+def _mothers(lo, hi, out, ids, alive, male, age_years, key, asfr_month):
+    k = 0
+    for r in range(U(lo), U(hi)):
+        p = asfr_month[U(min(age_years[r], 120))]
+        if p > 0.0 and alive[r] and not male[r] and uniform(ids[r], key) < p:
+            out[k] = r
+            k += 1
+    return k
+
+
 class Emigration(Process):
     name = "emigration"
-    streams = ("migration.out",)
     description = "residents leave the ICS at a flat gross rate (assumption)"
+    EMIGRANTS = Result("emigrants", "People leaving the area", "people")
+    results = (EMIGRANTS,)
+    streams = ("migration.out",)
 
     def apply(self, model, rows: Rows | None = None) -> None:
         rows = self.default_rows(model) if rows is None else rows
         c = model.cohort
-        alive = c.alive[rows]
-        p = model.params["demography.emigration_rate"] / 12.0
-        u = model.draw("migration.out", rows)
-        out = select(rows, alive & (u < p))
+        out = candidates(_leavers, rows, c.n, c.id, c.alive, model.streams.key_u64("migration.out", model.t),
+                         model.params["demography.emigration_rate"] / 12.0)
         if len(out):
             c.alive[out] = False
-            model.record("emigrants", out)
+            model.record(self.EMIGRANTS.name, out)
 
 
 class Births(Process):
     name = "births"
-    streams = ("births",)
     description = "women aged 15-44 give birth at age-specific fertility rates; newborns placed by the model"
+    streams = ("births",)
 
     def prepare(self, model) -> None:
         self.asfr_month = np.zeros(121)
         self.asfr_month[15:45] = np.repeat(model.params["demography.asfr"], 5) / 12.0
-
-    def default_rows(self, model) -> Rows:
-        return model.ctx.rows_women
+        self.mothers: list[np.ndarray] = []
 
     def apply(self, model, rows: Rows | None = None) -> None:
         rows = self.default_rows(model) if rows is None else rows
         c = model.cohort
-        age = c.age_months[rows] // 12
-        p = self.asfr_month[np.minimum(age, 120)]
-        p = np.where(c.male[rows] | ~c.alive[rows], 0.0, p)
-        u = model.draw("births", rows)
-        mothers = select(rows, u < p)
+        mothers = candidates(_mothers, rows, c.n, c.id, c.alive, c.male, model.age,
+                             model.streams.key_u64("births", model.t), self.asfr_month)
         if len(mothers):
-            model.pending_births.append(mothers)
+            self.mothers.append(mothers)
+
+    def take_mothers(self) -> np.ndarray:
+        """This month's mothers (for the newborns process), once."""
+        out = np.concatenate(self.mothers) if self.mothers else np.empty(0, dtype=np.int64)
+        self.mothers.clear()
+        return out
 
 
 class Newborns(Process):
     name = "newborns"
     level = "model"
-    streams = ("births.sex",)
     description = "the month's newborns join their mother's household (ids keyed by neighbourhood)"
+    BIRTHS = Result("births", "Births", "people")
+    results = (BIRTHS,)
+    streams = ("births.sex",)
 
     def apply(self, model, rows: Rows | None = None) -> None:
-        if not model.pending_births:
+        mothers = model.process("births").take_mothers()
+        if len(mothers) == 0:
             return
         c = model.cohort
-        mothers = np.concatenate(model.pending_births)
-        model.pending_births.clear()
         mothers = mothers[np.lexsort((c.id[mothers], c.neighbourhood[mothers]))]
         ids = model.new_ids(c.neighbourhood[mothers])
         male = model.streams.uniform("births.sex", model.t, c.id[mothers]) < model.params["demography.male_birth_share"]
@@ -81,14 +106,16 @@ class Newborns(Process):
         new = c.append(len(mothers), id=ids, male=male, age_months=np.zeros(len(mothers), np.int16),
                        entry_step=np.full(len(mothers), model.t, np.int16), **values)
         model.on_new_rows(new)
-        model.record("births", new)
+        model.record(self.BIRTHS.name, new)
 
 
 class Immigration(Process):
     name = "immigration"
     level = "model"
-    streams = ("migration.in", "migration.template")
     description = "in-migrants arrive per neighbourhood (net migration rate) resembling its residents"
+    IMMIGRANTS = Result("immigrants", "People moving into the area", "people")
+    results = (IMMIGRANTS,)
+    streams = ("migration.in", "migration.template")
 
     def apply(self, model, rows: Rows | None = None) -> None:
         c = model.cohort
@@ -114,4 +141,4 @@ class Immigration(Process):
         values = {f: c[f][template] for f in COPY_FIELDS}
         new = c.append(len(ids), id=ids, entry_step=np.full(len(ids), model.t, np.int16), **values)
         model.on_new_rows(new)
-        model.record("immigrants", new)
+        model.record(self.IMMIGRANTS.name, new)

@@ -3,22 +3,53 @@ quitting), long-term conditions, frailty, and excess mortality after a hip fract
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from ..agents.cohort import CONDITIONS
-from .base import Process, Rows, select, take
+from .base import Process, Result, Rows, State
 from .common import flag, rate_to_prob
-from .smoking import smoking_multiplier
+from .kernels import JIT, U, candidates, uniform
 from .tables import mortality_table
+
+SLACK = 1.0 + 1e-9
+
+
+@nb.njit(**JIT)
+def _dying(lo, hi, out, ids, alive, asd, hip_step, key, t, loose, own, status_start, smk, htn, cvd, copd, diabetes,
+           ltc_rr, frailty, frailty_hr):
+    """A loose bound (loose[asd]: the table rate times the largest multipliers and the modifiers' bound,
+    with the slack and the 1/12), then the resident's own (own = modifiers' bound / largest multipliers);
+    everyone within a year of a hip fracture is a candidate (their excess is added separately)."""
+    k = 0
+    for r in range(U(lo), U(hi)):
+        if not alive[r]:
+            continue
+        if hip_step[r] <= t - 12:
+            u = uniform(ids[r], key)
+            ub = loose[U(asd[r])]
+            if u >= ub:
+                continue
+            h = smk[U(status_start[r])] * frailty_hr[U(frailty[r])] * own
+            h *= (1.0 + (ltc_rr[0] - 1.0) * htn[r]) * (1.0 + (ltc_rr[1] - 1.0) * cvd[r])
+            h *= (1.0 + (ltc_rr[2] - 1.0) * copd[r]) * (1.0 + (ltc_rr[3] - 1.0) * diabetes[r])
+            if u >= ub * h:
+                continue
+        out[k] = r
+        k += 1
+    return k
 
 
 class Mortality(Process):
     name = "mortality"
+    description = ("deaths by age, sex and IMD decile (ONS life-table shape), smoking, conditions, eFI "
+                   "frailty (Clegg 2016) and after hip fracture (Hawley 2016)")
+    states = (State("death_step", np.int16, -1, "month of death (-1: alive or left)"),)
+    DEATHS = Result("deaths", "Deaths", "deaths", lifetable=True)
+    results = (DEATHS,)
     streams = ("mortality",)
     modifiers = ("mortality", "mortality.hip_fracture")
     events = ("death",)
-    description = ("deaths by age, sex and IMD decile (ONS life-table shape), smoking, conditions, eFI "
-                   "frailty (Clegg 2016) and after hip fracture (Hawley 2016)")
 
     def prepare(self, model) -> None:
         self.table = mortality_table(model.params)
@@ -30,14 +61,24 @@ class Mortality(Process):
     def apply(self, model, rows: Rows | None = None) -> None:
         rows = self.default_rows(model) if rows is None else rows
         c, p, t = model.cohort, model.params, model.t
-        u = model.draw("mortality", rows)
-        # Exact thinning: only residents whose uniform falls under an upper bound of their death
-        # probability can die, so the full hazard is computed for those alone (same events).
-        bound = rate_to_prob(self.table[model.ctx.asd[rows]] * self.max_multiplier * model.modifier_bound("mortality"))
-        cand = np.flatnonzero((u < bound) | (c.hip_fracture_step[rows] > t - 12))
-        rows, u = take(rows, cand), u[cand]
-        h = self.table[model.ctx.asd[rows]]
-        h = h * smoking_multiplier(model, rows, p["mortality.smoking_rr_current"], p["mortality.smoking_rr_ex"])
+        mod = model.modifier_bound("mortality")
+        rc, rx = p["mortality.smoking_rr_current"], p["mortality.smoking_rr_ex"]
+        smk = np.array([1.0, rc, max(rc, rx)])  # by month-start status: the ex-smoker ratio lies between
+        loose = self.table * (self.max_multiplier * mod * SLACK / 12.0)
+        cand = candidates(_dying, rows, c.n, c.id, c.alive, model.asd, c.hip_fracture_step,
+                          model.streams.key_u64("mortality", t), t, loose, mod / (self.max_multiplier * mod),
+                          model.process("smoking").status_start, smk, c.htn, c.cvd, c.copd, c.diabetes,
+                          np.asarray(p["mortality.ltc_rr"], dtype=np.float64), c.frailty, self.frailty_hr)
+        u = model.draw("mortality", cand)
+        if len(cand) == 0:
+            return
+        # the exact thinning test, then the full hazard (the same arithmetic for every resident)
+        exact = rate_to_prob(self.table[model.asd[cand]] * self.max_multiplier * model.modifier_bound("mortality"))
+        keep = np.flatnonzero((u < exact) | (c.hip_fracture_step[cand] > t - 12))
+        rows, u = cand[keep], u[keep]
+        h = self.table[model.asd[rows]]
+        h = h * model.process("smoking").multiplier(model, rows, p["mortality.smoking_rr_current"],
+                                                    p["mortality.smoking_rr_ex"])
         ltc_rr = p["mortality.ltc_rr"]
         for k, cond in enumerate(CONDITIONS):
             h = h * flag(c[cond][rows], ltc_rr[k])
@@ -52,10 +93,10 @@ class Mortality(Process):
                               p["mortality.hip_fracture_excess_monthly"])
             excess = np.minimum(excess * model.modifier("mortality.hip_fracture", sub_rows), 1.0)
             prob[recent] = 1 - (1 - prob[recent]) * (1 - excess)
-        dead = select(rows, c.alive[rows] & (u < prob))
+        dead = rows[c.alive[rows] & (u < prob)]
         if len(dead):
             c.alive[dead] = False
             c.death_step[dead] = t
-            model.record("deaths", dead)
-            model.record_lt("deaths", dead)
+            model.record(self.DEATHS.name, dead)
+            model.record_lt(self.DEATHS.name, dead)
             model.emit("death", dead)

@@ -1,0 +1,53 @@
+"""The step plan and what its processes declare. A new process is one file and one line here."""
+
+from __future__ import annotations
+
+from .admissions import Admissions
+from .base import Process, Result, State
+from .conditions import ConditionOnset, Diagnosis
+from .demography import Births, Emigration, Immigration, Newborns
+from .falls import Falls
+from .frailty import Frailty
+from .mortality import Mortality
+from .quality_of_life import QualityOfLife
+from .smoking import Smoking
+
+PLAN: tuple[type[Process], ...] = (Emigration, Smoking, ConditionOnset, Diagnosis, Frailty, Falls, Admissions,
+                                   Mortality, Births, Newborns, Immigration, QualityOfLife)
+
+# What the model itself records (not any one process): person-time and head counts
+PERSON_MONTHS = Result("person_months", "Person-months lived", "person-months", lifetable=True)
+POPULATION_START = Result("population_start", "Residents at the start", "people")
+POPULATION = Result("population", "Residents (end of period)", "people", kind="snapshot")
+MODEL_RESULTS = (PERSON_MONTHS, POPULATION_START, POPULATION)
+
+
+def default_plan() -> list[Process]:
+    """Fresh process objects in plan order. To add a process, insert an instance of it into this list
+    and give the list to NeighbourhoodModel(plan=...); docs/model.md shows a worked example."""
+    return [cls() for cls in PLAN]
+
+
+def declared_states(plan: tuple[type[Process], ...] = PLAN) -> list[State]:
+    seen: dict[str, State] = {}
+    for cls in plan:
+        for s in cls.states:
+            if s.name in seen:
+                raise ValueError(f"state {s.name!r} is declared by two processes")
+            seen[s.name] = s
+    return list(seen.values())
+
+
+def declared_results(plan: tuple[type[Process], ...] = PLAN) -> list[Result]:
+    """Every result the engine records, each once (the recorder, summary and report read these)."""
+    out: dict[str, Result] = {r.name: r for r in MODEL_RESULTS}
+    for cls in plan:
+        for r in cls.results:
+            if r.name in out:
+                raise ValueError(f"result {r.name!r} is declared twice")
+            out[r.name] = r
+    return list(out.values())
+
+
+def snapshot_results() -> frozenset[str]:
+    return frozenset(r.name for r in declared_results() if r.kind == "snapshot")
