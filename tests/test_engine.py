@@ -113,3 +113,86 @@ def test_two_threads_identical_to_one(small_population):
     two = NeighbourhoodModel(small_population, threads=2).run(12)
     assert two.threads == 2
     assert one.cohort.equals(two.cohort) and one.counts().equals(two.counts())
+
+
+# --- a process defined outside the package -------------------------------------------------------------
+import numba  # noqa: E402
+
+from neighsim.processes.base import Process, Result, State  # noqa: E402
+from neighsim.processes.kernels import JIT, U, candidates, uniform  # noqa: E402
+from neighsim.processes.plan import default_plan  # noqa: E402
+
+
+@numba.njit(**JIT)
+def _lonely_candidates(lo, hi, out, ids, alive, age, lonely, key, p):
+    k = 0
+    for r in range(U(lo), U(hi)):
+        if age[r] >= 65 and alive[r] and not lonely[r] and uniform(ids[r], key) < p:
+            out[k] = r
+            k += 1
+    return k
+
+
+class Loneliness(Process):
+    """The worked example of docs/model.md: residents 65+ become lonely at a monthly rate."""
+
+    name = "loneliness"
+    description = "residents aged 65+ become lonely (1% a month; an illustration)"
+    states = (State("lonely", np.bool_, False, "feels lonely"),)
+    BECAME_LONELY = Result("became_lonely", "Residents becoming lonely", "people")
+    LONELY = Result("lonely_residents", "Lonely residents (end of period)", "people", kind="snapshot")
+    results = (BECAME_LONELY, LONELY)
+    streams = ("loneliness",)
+    modifiers = ("loneliness.onset",)
+
+    def apply(self, model, rows=None):
+        rows = self.default_rows(model) if rows is None else rows
+        c = model.cohort
+        p = 0.01 * model.modifier_bound("loneliness.onset")
+        cand = candidates(_lonely_candidates, rows, c.n, c.id, c.alive, model.age, c.lonely,
+                          model.streams.key_u64("loneliness", model.t), p)
+        new = cand[model.draw("loneliness", cand) < 0.01 * model.modifier("loneliness.onset", cand)]
+        c.lonely[new] = True
+        model.record(self.BECAME_LONELY.name, new)
+
+    def snapshot(self, model):
+        model.count_living(self.LONELY.name, model.cohort.lonely)
+
+
+def test_a_process_from_elsewhere_is_one_class_and_one_line(small_population):
+    plan = default_plan()
+    plan.insert(len(plan) - 1, Loneliness())  # before quality of life
+    m = NeighbourhoodModel(small_population, plan=plan).run(12)
+    base = NeighbourhoodModel(small_population).run(12)
+    tot = m.counts().groupby("measure")["value"].sum()
+    older = int(((small_population.cohort.age_months >= 65 * 12)).sum())
+    assert 0.05 * older < tot["became_lonely"] < 0.2 * older  # about 11% of those 65+ over a year
+    assert tot["lonely_residents"] > 0 and m.cohort.lonely.sum() == tot["became_lonely"]
+    # its own stream moves nobody else's draws: every other count is bitwise identical
+    other = m.counts()
+    other = other[~other["measure"].isin(["became_lonely", "lonely_residents"])].reset_index(drop=True)
+    assert other.equals(base.counts())
+    # the state lives in this model's cohort only
+    assert "lonely" not in small_population.cohort and "lonely" not in base.cohort
+    # the per-agent path runs the same compiled code
+    pop = small_population.subset([small_population.geography.neighbourhood_ids()[0]])
+    pop.cohort = pop.cohort.subset(np.arange(400))
+    pop.network = pop.network.block(0, 400)
+    plan_a, plan_b = default_plan(), default_plan()
+    plan_a.insert(len(plan_a) - 1, Loneliness())
+    plan_b.insert(len(plan_b) - 1, Loneliness())
+    vec = NeighbourhoodModel(pop, plan=plan_a).run(3)
+    agent = NeighbourhoodModel(pop, plan=plan_b, agents="all").run(3, per_agent=True)
+    assert vec.counts().equals(agent.counts()) and vec.cohort.equals(agent.cohort)
+
+
+def test_intervention_fields_never_leak_into_other_models(small_population, small_config):
+    from neighsim.interventions.scenario import parse_scenario
+
+    sc = parse_scenario({"name": "hc", "interventions": [{"type": "health_checks"}]}, small_config)
+    a = NeighbourhoodModel(small_population, interventions=sc.build(small_population.params))
+    assert "health_checks_check_step" in a.cohort
+    b = NeighbourhoodModel(small_population)
+    assert "health_checks_check_step" not in b.cohort and "health_checks_check_step" not in small_population.cohort
+    b.cohort.append(3)  # newcomers get the defaults of their own cohort's fields only
+    assert b.cohort.n == small_population.cohort.n + 3

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from .config import ICSConfig, load_config
+from .outcomes import OUT
 from .runner.experiment import read_summary, run_experiment
 
 __all__ = ["headline", "load_results", "run", "select"]
@@ -60,15 +61,15 @@ def headline(summary: pd.DataFrame) -> pd.DataFrame:
     for scen in summary["scenario"].unique():
         r: dict[str, Any] = {"scenario": scen}
         for outcome, measure, label in (
-                ("emergency_admissions", "value", "admissions"),
-                ("emergency_admissions", "difference", "admissions_change"),
-                ("bed_days", "difference", "bed_days_change"),
-                ("deaths", "difference", "deaths_change"),
-                ("cost_intervention", "difference", "intervention_cost"),
-                ("costs_avoided", "value", "costs_avoided"), ("net_cost", "value", "net_cost"),
-                ("roi", "value", "roi"), ("qalys_gained", "value", "qalys_gained"),
-                ("sii_admissions", "difference", "sii_admissions_change"),
-                ("core20_gap_admissions", "difference", "core20_gap_change")):
+                (OUT.emergency_admissions, "value", "admissions"),
+                (OUT.emergency_admissions, "difference", "admissions_change"),
+                (OUT.bed_days, "difference", "bed_days_change"),
+                (OUT.deaths, "difference", "deaths_change"),
+                (OUT.cost_intervention, "difference", "intervention_cost"),
+                (OUT.costs_avoided, "value", OUT.costs_avoided), (OUT.net_cost, "value", OUT.net_cost),
+                (OUT.roi, "value", OUT.roi), (OUT.qalys_gained, "value", OUT.qalys_gained),
+                (OUT.sii_admissions, "difference", "sii_admissions_change"),
+                (OUT.core20_gap_admissions, "difference", "core20_gap_change")):
             x = select(summary, outcome, scenario=scen, measure=measure)
             if len(x):
                 r[label] = x["mean"].iloc[0]

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import __version__
 from .errors import NeighsimError
+from .outcomes import OUT
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -143,11 +144,11 @@ def _print_headline(summary, out: Path) -> None:
     whole = sorted(p for p in s["period"].unique() if "-" in p and "/" not in p)
     sel = s[(s["level"] == "ics") & (s["stratum"] == "all") & (s["period"] == (whole[0] if whole else s["period"].max()))]
     print(f"Results in {out}/ (summary.csv, manifest.json, tasks/); five years, whole area:")
-    for outcome in ("emergency_admissions", "bed_days", "deaths", "admissions_falls", "hip_fractures", "qalys",
-                    "cost_admissions", "cost_intervention", "roi"):
+    for outcome in (OUT.emergency_admissions, OUT.bed_days, OUT.deaths, OUT.admissions_falls, OUT.hip_fractures, OUT.qalys,
+                    OUT.cost_admissions, OUT.cost_intervention, OUT.roi):
         rows = sel[(sel["outcome"] == outcome) & ((sel["measure"] == "difference")
                                                   | ((sel["measure"] == "value") & (sel["scenario"] == "baseline"))
-                                                  | (sel["outcome"] == "roi"))]
+                                                  | (sel["outcome"] == OUT.roi))]
         for r in rows.itertuples():
             label = f"{r.scenario} {r.measure}" if r.measure != "value" else r.scenario
             print(f"  {outcome:<20} {label:<34} {r.mean:>16,.1f}  (95% interval {r.lower:,.1f} to {r.upper:,.1f})")
@@ -202,27 +203,36 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 @command("plan")
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .model import default_plan
+    from .agents.cohort import CORE_FIELDS
+    from .processes.plan import MODEL_RESULTS, default_plan
 
-    print("Monthly step plan (fixed order; every month, April 2026 - March 2031):")
-    print("  0. begin (model): everybody ages one month; the month's strata, person-time and last month's")
-    print("     quitters (for household and social-tie spillover) are fixed")
+    plan = default_plan()
+    print("Monthly step plan (fixed order; every month of the projection):")
+    print("  0. begin (model): everybody alive ages one month; ages, recording strata and table indices for the")
+    print("     month; person-time. Then each process's own month context (its begin_step), in plan order")
+    print(f"       states: {', '.join(CORE_FIELDS)}")
+    print(f"       results: {', '.join(r.name for r in MODEL_RESULTS)}")
     print("  1. interventions.begin_step (model): invitations, uptake, capacity, state changes")
-    for i, proc in enumerate(default_plan(), start=2):
+    for i, proc in enumerate(plan, start=2):
         print(f"  {i}. {proc.name} ({proc.level}): {proc.description}")
-        if proc.streams:
-            print(f"       streams: {', '.join(proc.streams)}")
-        if proc.modifiers:
-            print(f"       hazard modifiers: {', '.join(proc.modifiers)}")
-    print(f"  {len(default_plan()) + 2}. end (model): interventions.end_step; prevalence snapshot each March")
-    try:
-        from .interventions import registry
+        for what, items in (("states", [s.name for s in proc.states]),
+                            ("results", [f"{r.name}{' (snapshot)' if r.kind == 'snapshot' else ''}" for r in proc.results]),
+                            ("streams", proc.streams), ("hazard modifiers", proc.modifiers), ("events", proc.events)):
+            if items:
+                print(f"       {what}: {', '.join(items)}")
+    print(f"  {len(plan) + 2}. end (model): interventions.end_step; each process's snapshot results each March")
+    from .interventions import registry
 
-        names = registry.available()
-        print("\nRegistered interventions: " + (", ".join(names) if names else "(none)"))
-    except ImportError:
-        pass
+    names = registry.available()
+    print("\nRegistered interventions: " + (", ".join(names) if names else "(none)"))
+    print("Eligibility rules may use: " + ", ".join(sorted(_rule_attributes())))
     return 0
+
+
+def _rule_attributes() -> list[str]:
+    from .interventions.rules import ATTRIBUTES
+
+    return list(ATTRIBUTES)
 
 
 @command("schema")
@@ -242,12 +252,19 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
-    res = run_bench(_config(args), per_agent_months=args.per_agent_months, progress=_progress_enabled(args))
+    res = run_bench(_config(args), per_agent_months=args.per_agent_months, progress=_progress_enabled(args),
+                    threads=args.threads, profile=args.profile, starsim=not args.no_starsim)
     if args.json:
         print(json.dumps(res, indent=2))
-    else:
-        for k, v in res.items():
-            print(f"  {k:<32} {v}")
+        return 0
+    table = res.pop("profile", None)
+    for k, v in res.items():
+        print(f"  {k:<36} {v}")
+    if table:
+        print(f"\nWhere the time goes ({res['threads']} thread(s), {res['steps']} months):")
+        print(f"  {'process':<40} {'ms/month':>9} {'share':>7}")
+        for row in table:
+            print(f"  {row['process']:<40} {row['ms_per_month']:>9.2f} {row['share']:>7.1%}")
     return 0
 
 
@@ -310,10 +327,16 @@ def build_parser() -> argparse.ArgumentParser:
                                "modifiers interventions can use.")
 
     p = sub.add_parser("bench", help="measure speed and memory of the engine",
-                       description="Build the population, run 60 months in one process, and compare the "
-                                   "vectorised engine with the per-agent path on one neighbourhood.")
+                       description="Build the population, compile (or load) the kernels, run 60 months in one "
+                                   "process on --threads threads, compare the vectorised engine with the per-agent "
+                                   "path on one neighbourhood, and run Starsim's simpler model side by side when "
+                                   "starsim is installed (pip install -e .[bench]).")
     _add_common(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--threads", type=_number(int, 1, 2, "1 or 2"), default=1,
+                   help="threads for the 60-month run (default 1: the one-thread figure)")
+    p.add_argument("--profile", action="store_true", help="also print each process's milliseconds per month")
+    p.add_argument("--no-starsim", action="store_true", help="skip the Starsim reference run")
     p.add_argument("--per-agent-months", type=_number(int, 1, 60, "a whole number of months"), default=1,
                    help="months the (slow) per-agent path runs for the speed-up ratio (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -92,6 +92,13 @@ def _context(rows, age_months, base, sd, band_of_age, lt_of_age, age, stratum, l
         asd[r] = a * 20 + sd[r]
 
 
+@nb.njit(**JIT)
+def _count_living(alive, stratum, flags, out):
+    for r in range(U(alive.size)):
+        if alive[r] and flags[r]:
+            out[U(stratum[r])] += 1.0
+
+
 class NeighbourhoodModel(mesa.Model):
     """Residents of one or more neighbourhoods, projected month by month.
 
@@ -327,11 +334,15 @@ class NeighbourhoodModel(mesa.Model):
 
     def snapshot(self) -> None:
         """Prevalences at the end of the month by stratum (financial year ends, and the last month)."""
-        live = np.flatnonzero(self.cohort.alive)
-        s = self.stratum[live]
-        self.recorder.add(POPULATION.name, s)
+        self.count_living(POPULATION.name, self.cohort.alive)
         for proc in self.plan:
-            proc.snapshot(self, live, s)
+            proc.snapshot(self)
+
+    def count_living(self, measure: str, flags: np.ndarray) -> None:
+        """Record the number of living residents where `flags` holds, by stratum, this month."""
+        c = self.cohort
+        with self._lock:
+            _count_living(c.alive, self.stratum, np.asarray(flags, dtype=np.bool_), self.recorder.row(measure))
 
     # --- stepping --------------------------------------------------------------------------------
     def _run_plan(self, per_agent: bool) -> None:

@@ -19,6 +19,7 @@ from .analysis.life import life_expectancy_table
 from .config import ICSConfig, read_yaml
 from .errors import ConfigError
 from .model import NeighbourhoodModel
+from .outcomes import OUT
 from .paths import configs_dir
 from .population import build_population
 
@@ -88,7 +89,7 @@ def _prev(s: dict[str, Any], spec: dict[str, Any], measure: str) -> float:
     adults = s["age"] >= 18
     if measure == "frailty_any":
         return float((s["frailty"][m] > 0).mean())
-    if measure == "frailty_severe":
+    if measure == OUT.frailty_severe:
         return float((s["frailty"][m] == 3).mean())
     if measure == "smoking":
         return float((s["smoking"][m & adults] == 1).mean())
@@ -157,7 +158,7 @@ def run_validation(cfg: ICSConfig, out: str | Path, targets_path: str | Path | N
                 else:
                     v = _rate(probe.hip[year], pm, 65, 120, None, 1e5)
             elif m in ("le", "le_sii"):
-                out_name = "life_expectancy" if m == "le" else "sii_life_expectancy"
+                out_name = OUT.life_expectancy if m == "le" else OUT.sii_life_expectancy
                 sel = ics[(ics["outcome"] == out_name) & (ics["stratum"] == f"sex={spec['sex']}")]
                 v = float(sel["value"].iloc[0]) if len(sel) else float("nan")
             else:

@@ -14,7 +14,6 @@ expectancy, an inequality index) is missing, not zero, and is left out of that c
 from __future__ import annotations
 
 import tempfile
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -118,16 +117,31 @@ class DiskMatrix:
 
 
 def describe(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """mean, 2.5th and 97.5th percentiles (linear interpolation) and count over rows, ignoring NaN.
-    A column missing in every run (an outcome undefined there) gives NaN, without a warning."""
-    n = np.sum(~np.isnan(x), axis=0)
-    if len(x) == 0:
-        nan = np.full(x.shape[1], np.nan)
-        return nan, nan, nan, n
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        lo, hi = np.nanquantile(x, [0.025, 0.975], axis=0)
-        return np.nanmean(x, axis=0), lo, hi, n
+    """mean, 2.5th and 97.5th percentiles (numpy's linear interpolation) and count over rows, ignoring
+    NaN. A column missing in every run (an outcome undefined there) gives NaN, without a warning."""
+    valid = ~np.isnan(x)
+    n = valid.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, np.where(valid, x, 0.0).sum(axis=0) / n, np.nan)
+    lo, hi = (_quantile(np.sort(x, axis=0), n, q) for q in (0.025, 0.975))
+    return mean, lo, hi, n
+
+
+def _quantile(s: np.ndarray, n: np.ndarray, q: float) -> np.ndarray:
+    """Quantile q of each column of `s` (sorted, NaN last; n valid values each), as np.quantile's
+    'linear' method computes it (the same lerp), one vectorised step for every column."""
+    pos = (n - 1) * q
+    below = np.floor(pos)
+    t = pos - below
+    i = np.clip(below.astype(np.int64), 0, max(len(s) - 1, 0))
+    j = np.clip(i + 1, 0, np.maximum(n - 1, 0))
+    cols = np.arange(s.shape[1])
+    if len(s) == 0:
+        return np.full(s.shape[1], np.nan)
+    a, b = s[i, cols], s[j, cols]
+    diff = b - a
+    out = np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
+    return np.where(n > 0, out, np.nan)
 
 
 def _frame(scen: str, measure: str, cells: pd.DataFrame, stats, pos: np.ndarray) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from ..outcomes import OUT
 from ..parameters import ParameterSet
 from .economics import cost_per_outcome, discount_factors, payback_year
 from .inequality import age_standardised_rate, sii_rii
@@ -26,14 +27,14 @@ from .inequality import age_standardised_rate, sii_rii
 ESP2013_BANDS = np.array([19300, 20700, 21000, 19500, 10500, 6500, 2500], dtype=float)
 KEYS = ["scenario", "replicate", "param_draw"]
 CAUSES = ("respiratory", "cardiovascular", "other")
-ECON_OUTCOMES = ("cost_admissions", "cost_intervention", "costs_avoided", "net_cost", "roi", "payback_year",
-                 "cost_per_admission_avoided", "cost_per_qaly", "qalys_gained", "admissions_avoided")
+ECON_OUTCOMES = (OUT.cost_admissions, OUT.cost_intervention, OUT.costs_avoided, OUT.net_cost, OUT.roi, OUT.payback_year,
+                 OUT.cost_per_admission_avoided, OUT.cost_per_qaly, OUT.qalys_gained, OUT.admissions_avoided)
 
 
 def inequality_rows(periods: pd.DataFrame, place_of_nb: dict[int, str], ics_name: str) -> pd.DataFrame:
     """sii_admissions, rii_admissions, core20_gap_admissions, core20_ratio_admissions and the
     age-standardised rate (asr_admissions_per_1000) per replicate at ICS and place level."""
-    need = periods[periods["outcome"].isin(["emergency_admissions", "person_years"])]
+    need = periods[periods["outcome"].isin([OUT.emergency_admissions, OUT.person_years])]
     if need.empty:
         return pd.DataFrame()
     df = need.assign(place=need["neighbourhood"].map(place_of_nb))
@@ -49,13 +50,13 @@ def inequality_rows(periods: pd.DataFrame, place_of_nb: dict[int, str], ics_name
             base = dict(zip(KEYS + ["period"], key, strict=True)) | {"level": level, "area": area, "stratum": "all"}
 
             def asr(part: pd.DataFrame) -> tuple[float, float]:
-                by_band = part.groupby("age_band")[["emergency_admissions", "person_years"]].sum()
+                by_band = part.groupby("age_band")[[OUT.emergency_admissions, OUT.person_years]].sum()
                 by_band = by_band.reindex(range(len(ESP2013_BANDS)), fill_value=0.0)
-                if by_band["person_years"].sum() <= 0:
+                if by_band[OUT.person_years].sum() <= 0:
                     return float("nan"), 0.0
-                rate = age_standardised_rate(by_band["emergency_admissions"].to_numpy(),
-                                             by_band["person_years"].to_numpy(), ESP2013_BANDS)
-                return 1000.0 * rate, float(by_band["person_years"].sum())
+                rate = age_standardised_rate(by_band[OUT.emergency_admissions].to_numpy(),
+                                             by_band[OUT.person_years].to_numpy(), ESP2013_BANDS)
+                return 1000.0 * rate, float(by_band[OUT.person_years].sum())
 
             rates, pys = [], []
             for d in range(1, 11):
@@ -66,15 +67,15 @@ def inequality_rows(periods: pd.DataFrame, place_of_nb: dict[int, str], ics_name
             ok = np.isfinite(rates_a) & (pys_a > 0)
             if ok.sum() >= 2:
                 sii, rii = sii_rii(rates_a[ok], pys_a[ok])
-                rows += [base | {"outcome": "sii_admissions", "value": sii},
-                         base | {"outcome": "rii_admissions", "value": rii}]
+                rows += [base | {"outcome": OUT.sii_admissions, "value": sii},
+                         base | {"outcome": OUT.rii_admissions, "value": rii}]
             core, _ = asr(g[g["imd_decile"] <= 2])
             rest, _ = asr(g[g["imd_decile"] > 2])
             allr, _ = asr(g)
-            rows.append(base | {"outcome": "asr_admissions_per_1000", "value": allr})
+            rows.append(base | {"outcome": OUT.asr_admissions_per_1000, "value": allr})
             if np.isfinite(core) and np.isfinite(rest):
-                rows += [base | {"outcome": "core20_gap_admissions", "value": core - rest},
-                         base | {"outcome": "core20_ratio_admissions", "value": core / rest if rest else np.nan}]
+                rows += [base | {"outcome": OUT.core20_gap_admissions, "value": core - rest},
+                         base | {"outcome": OUT.core20_ratio_admissions, "value": core / rest if rest else np.nan}]
     return pd.DataFrame(rows)
 
 
@@ -82,11 +83,11 @@ def unit_costs(p: ParameterSet) -> dict[str, float]:
     """Cost per admission by cause in 2026/27 prices (GDP deflator ratios from the parameters)."""
     up = p["economics.price_index_2026_27"]
     hip = p["economics.cost_hip_fracture"] * up / p["economics.price_index_2012_13"]
-    return {"admissions_respiratory": p["economics.cost_admission_respiratory"] * up,
-            "admissions_cardiovascular": p["economics.cost_admission_cardiovascular"] * up,
-            "admissions_other": p["economics.cost_admission_other"] * up,
+    return {OUT.admissions_respiratory: p["economics.cost_admission_respiratory"] * up,
+            OUT.admissions_cardiovascular: p["economics.cost_admission_cardiovascular"] * up,
+            OUT.admissions_other: p["economics.cost_admission_other"] * up,
             "falls_no_hip": p["economics.cost_admission_falls"] * up,
-            "hip_fractures": hip}
+            OUT.hip_fractures: hip}
 
 
 def add_costs(tidy: pd.DataFrame, params_for_draw: Callable[[int], ParameterSet]) -> pd.DataFrame:
@@ -97,14 +98,14 @@ def add_costs(tidy: pd.DataFrame, params_for_draw: Callable[[int], ParameterSet]
     for draw, g in wide.groupby(level="param_draw"):
         c = unit_costs(params_for_draw(int(draw)))
         col = lambda name, g=g: g[name].fillna(0.0) if name in g else 0.0  # noqa: E731
-        cost = (col("admissions_respiratory") * c["admissions_respiratory"]
-                + col("admissions_cardiovascular") * c["admissions_cardiovascular"]
-                + col("admissions_other") * c["admissions_other"]
-                + (col("admissions_falls") - col("hip_fractures")) * c["falls_no_hip"]
-                + col("hip_fractures") * c["hip_fractures"])
+        cost = (col(OUT.admissions_respiratory) * c[OUT.admissions_respiratory]
+                + col(OUT.admissions_cardiovascular) * c[OUT.admissions_cardiovascular]
+                + col(OUT.admissions_other) * c[OUT.admissions_other]
+                + (col(OUT.admissions_falls) - col(OUT.hip_fractures)) * c["falls_no_hip"]
+                + col(OUT.hip_fractures) * c[OUT.hip_fractures])
         iv_cols = [k for k in g.columns if k.endswith("_cost") and k not in ECON_OUTCOMES]
         icost = g[iv_cols].fillna(0.0).sum(axis=1) if iv_cols else pd.Series(0.0, index=g.index)
-        out.append(pd.DataFrame({"cost_admissions": cost, "cost_intervention": icost}))
+        out.append(pd.DataFrame({OUT.cost_admissions: cost, OUT.cost_intervention: icost}))
     costs = pd.concat(out).reset_index().melt(id_vars=idx, var_name="outcome", value_name="value")
     return pd.concat([tidy, costs], ignore_index=True)
 
@@ -117,7 +118,7 @@ def economics_rows(tidy: pd.DataFrame, comparator: str, years: list[str], whole:
     horizon); for the whole period they cover all five years. Costs and QALYs are discounted (year 1
     undiscounted); admissions avoided are not."""
     sel = tidy[(tidy["stratum"] == "all") & tidy["period"].isin(years)
-               & tidy["outcome"].isin(["cost_admissions", "cost_intervention", "qalys", "emergency_admissions"])]
+               & tidy["outcome"].isin([OUT.cost_admissions, OUT.cost_intervention, OUT.qalys, OUT.emergency_admissions])]
     if sel.empty or comparator not in set(sel["scenario"]):
         return pd.DataFrame()
     wide = sel.pivot_table(index=["replicate", "param_draw", "level", "area", "outcome"],
@@ -133,10 +134,10 @@ def economics_rows(tidy: pd.DataFrame, comparator: str, years: list[str], whole:
                     return np.zeros(len(years))
                 return np.array([float(row.get((s, y), pd.Series([0.0])).iloc[0]) if (s, y) in row.columns
                                  else 0.0 for y in years])
-            avoided = series("cost_admissions", comparator) - series("cost_admissions", scen)
-            icost = series("cost_intervention", scen) - series("cost_intervention", comparator)
-            qaly = series("qalys", scen) - series("qalys", comparator)
-            adm = series("emergency_admissions", comparator) - series("emergency_admissions", scen)
+            avoided = series(OUT.cost_admissions, comparator) - series(OUT.cost_admissions, scen)
+            icost = series(OUT.cost_intervention, scen) - series(OUT.cost_intervention, comparator)
+            qaly = series(OUT.qalys, scen) - series(OUT.qalys, comparator)
+            adm = series(OUT.emergency_admissions, comparator) - series(OUT.emergency_admissions, scen)
             disc = discount_factors(len(years), rate)
             for h, label in [(k + 1, years[k]) for k in range(len(years))] + [(len(years), whole)]:
                 pv_avoided = float((avoided[:h] * disc[:h]).sum())
@@ -146,12 +147,12 @@ def economics_rows(tidy: pd.DataFrame, comparator: str, years: list[str], whole:
                 base = {"scenario": scen, "replicate": rep, "param_draw": draw, "period": label, "level": level,
                         "area": area, "stratum": "all"}
                 pb = payback_year(avoided[:h], icost[:h], rate)
-                vals = {"costs_avoided": pv_avoided, "net_cost": net,
-                        "roi": pv_avoided / pv_cost if pv_cost > 0 else np.nan,
-                        "payback_year": float(pb) if pb is not None else np.nan,
-                        "admissions_avoided": float(adm[:h].sum()), "qalys_gained": pv_qaly,
-                        "cost_per_admission_avoided": cost_per_outcome(net, float(adm[:h].sum())),
-                        "cost_per_qaly": cost_per_outcome(net, pv_qaly)}
+                vals = {OUT.costs_avoided: pv_avoided, OUT.net_cost: net,
+                        OUT.roi: pv_avoided / pv_cost if pv_cost > 0 else np.nan,
+                        OUT.payback_year: float(pb) if pb is not None else np.nan,
+                        OUT.admissions_avoided: float(adm[:h].sum()), OUT.qalys_gained: pv_qaly,
+                        OUT.cost_per_admission_avoided: cost_per_outcome(net, float(adm[:h].sum())),
+                        OUT.cost_per_qaly: cost_per_outcome(net, pv_qaly)}
                 rows += [base | {"outcome": k, "value": v} for k, v in vals.items()]
     return pd.DataFrame(rows)
 

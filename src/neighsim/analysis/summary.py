@@ -14,19 +14,19 @@ import numpy as np
 import pandas as pd
 
 from ..model import add_months, financial_year
+from ..outcomes import OUT, RATE_OF, is_count
 from ..parameters import ParameterSet
 from ..population.geography import ICS_NAME, Geography
+from ..processes.plan import ADMISSION_CAUSES, LENGTH_OF_STAY_INDEX, snapshot_results
 from ..recorder import AGE_BAND_NAMES, SEX_LABELS
 
-SNAPSHOT_MEASURES_PREFIX = ("population", "smokers", "prevalent_", "diagnosed_prevalent_", "multimorbid",
-                            "frailty_mild", "frailty_moderate", "frailty_severe", "fuel_poor_residents")
-ADMISSION_CAUSES = ("respiratory", "cardiovascular", "falls", "other")
 FIVE_YEARS = "2026-2031"
 KEYS = ["scenario", "replicate", "param_draw"]
 
 
 def is_snapshot(measure: str) -> bool:
-    return measure != "population_start" and measure.startswith(SNAPSHOT_MEASURES_PREFIX)
+    """Declared as a snapshot by the process that records it (counts at a period's end, not summed)."""
+    return measure in snapshot_results()
 
 
 def period_labels(months: int, start: dt.date) -> tuple[np.ndarray, str]:
@@ -56,17 +56,16 @@ def to_periods(counts: pd.DataFrame, months: int, start: dt.date, los: np.ndarra
     out = pd.concat([ev_fy, ev_all, sn_fy, sn_all], ignore_index=True)
     # derived outcomes
     wide_keys = dims + ["period"]
-    adm = out[out["measure"].isin([f"admissions_{c}" for c in ADMISSION_CAUSES])]
-    extra = [adm.groupby(wide_keys, observed=True)["value"].sum().reset_index().assign(measure="emergency_admissions")]
+    adm = out[out["measure"].isin([r.name for r in ADMISSION_CAUSES])]
+    extra = [adm.groupby(wide_keys, observed=True)["value"].sum().reset_index().assign(measure=OUT.emergency_admissions)]
     if los is not None:
         codes, uniques = pd.factorize(adm["measure"])
-        by_cause = {f"admissions_{c}": los[i] for i, c in enumerate(("respiratory", "cardiovascular", "other", "falls"))}
-        w = np.array([by_cause[m] for m in uniques], dtype=float)[codes]
+        w = np.array([los[LENGTH_OF_STAY_INDEX[m]] for m in uniques], dtype=float)[codes]
         extra.append(adm.assign(value=adm["value"] * w).groupby(wide_keys, observed=True)["value"].sum()
-                     .reset_index().assign(measure="bed_days"))
-    pm = out[out["measure"] == "person_months"]
-    extra.append(pm.assign(value=pm["value"] / 12.0, measure="person_years"))
-    out = pd.concat([out[out["measure"] != "person_months"]] + extra, ignore_index=True)
+                     .reset_index().assign(measure=OUT.bed_days))
+    pm = out[out["measure"] == OUT.person_months]
+    extra.append(pm.assign(value=pm["value"] / 12.0, measure=OUT.person_years))
+    out = pd.concat([out[out["measure"] != OUT.person_months]] + extra, ignore_index=True)
     return out.rename(columns={"measure": "outcome"})
 
 
@@ -120,23 +119,13 @@ def by_area_and_stratum(periods: pd.DataFrame, geo: Geography) -> pd.DataFrame:
 def add_rates(df: pd.DataFrame) -> pd.DataFrame:
     """Rates per 1,000 person-years for admissions and deaths (ratio of sums, per replicate)."""
     keys = KEYS + ["period", "level", "area", "stratum"]
-    py = df[df["outcome"] == "person_years"].set_index(keys)["value"]
+    py = df[df["outcome"] == OUT.person_years].set_index(keys)["value"]
     out = [df]
-    for name in ("emergency_admissions", "deaths", "admissions_falls", "hip_fractures"):
+    for name in RATE_OF:
         num = df[df["outcome"] == name].set_index(keys)["value"].reindex(py.index, fill_value=0.0)
         rate = (num / py.where(py > 0) * 1000.0).dropna()
         out.append(rate.reset_index().assign(outcome=f"{name}_per_1000"))
     return pd.concat(out, ignore_index=True)
-
-
-# Outcomes that are not counts: a replicate without a row has no value (not zero).
-
-NON_COUNT = {"sii_admissions", "rii_admissions", "core20_gap_admissions", "core20_ratio_admissions",
-             "asr_admissions_per_1000", "life_expectancy", "sii_life_expectancy"}
-
-
-def is_count(outcome: str) -> bool:
-    return outcome not in NON_COUNT and not outcome.endswith("_per_1000")
 
 
 def reduce_run(counts: pd.DataFrame, lifetable: pd.DataFrame, geo: Geography, months: int, start: dt.date,

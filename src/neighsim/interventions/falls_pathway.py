@@ -32,7 +32,6 @@ from __future__ import annotations
 import numpy as np
 
 from .base import NEVER, Effect, Intervention, Option, months_since
-from .registry import register
 
 P = "interventions."
 # state fields, prefixed with the intervention's name (e.g. falls_pathway_entry_step)
@@ -44,7 +43,6 @@ MFA = "mfa_until"  # last month of the multifactorial assessment effect
 FLS = "fls_step"  # month of the hip fracture covered by fracture liaison
 
 
-@register("falls_pathway")
 class FallsPathway(Intervention):
     description = ("falls prevention for people aged 65+: case-finding (eFI moderate/severe or a recent "
                    "fall), multifactorial assessment, strength-and-balance exercise, fracture liaison")

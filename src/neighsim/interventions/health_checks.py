@@ -24,7 +24,6 @@ from __future__ import annotations
 import numpy as np
 
 from .base import NEVER, Effect, Intervention, Option, months_since
-from .registry import register
 from .smoking_support import SUPPORT_EFFECTS, StopSmokingSupport, support_multiplier
 
 P = "interventions."
@@ -34,7 +33,6 @@ TREATED = "treated"
 SLOT = "slot"  # month of the cycle in which a resident is invited (-1: not drawn yet)
 
 
-@register("health_checks")
 class HealthChecks(Intervention):
     description = ("NHS Health Check for adults 40-74 without diagnosed CVD, diabetes or hypertension: "
                    "invitation every five years, detection, treatment, stop-smoking referral")

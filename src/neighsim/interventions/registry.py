@@ -1,4 +1,6 @@
-"""Registry of intervention types: the four built-in modules and plug-ins from other packages.
+"""Registry of intervention types: the four built-in modules and plug-ins from other packages, all
+found the same way, through the entry-point group `neighsim.interventions` (neighsim's own
+pyproject.toml lists the built-ins there), so this module imports none of them.
 
 A module registers itself with the decorator::
 
@@ -61,7 +63,24 @@ def unregister(name: str) -> None:
 
 
 def _entry_points():
-    return entry_points(group=GROUP)
+    eps = list(entry_points(group=GROUP))
+    if not any(ep.value.startswith("neighsim.") for ep in eps):
+        eps += _checkout_entry_points()  # run from a source tree without installed metadata
+    return eps
+
+
+def _checkout_entry_points():
+    """The built-ins' entry points read from the checkout's pyproject.toml (the one place they are listed)."""
+    import tomllib
+    from importlib.metadata import EntryPoint
+
+    from ..paths import PACKAGE_DIR
+
+    path = PACKAGE_DIR.parents[1] / "pyproject.toml"
+    if not path.is_file():
+        return []
+    table = tomllib.loads(path.read_text()).get("project", {}).get("entry-points", {}).get(GROUP, {})
+    return [EntryPoint(name=k, value=v, group=GROUP) for k, v in table.items()]
 
 
 def load_plugins() -> list[str]:
@@ -90,8 +109,6 @@ def load_plugins() -> list[str]:
 
 def _ensure_loaded() -> None:
     global _PLUGINS_LOADED
-    from . import falls_pathway, health_checks, tobacco, warm_homes  # noqa: F401  (register built-ins)
-
     if not _PLUGINS_LOADED:
         _PLUGINS_LOADED = True
         load_plugins()

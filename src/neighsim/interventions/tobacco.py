@@ -23,7 +23,6 @@ from __future__ import annotations
 import numpy as np
 
 from .base import NEVER, Effect, Intervention, Option, months_since
-from .registry import register
 from .smoking_support import SUPPORT_EFFECTS, StopSmokingSupport, support_multiplier
 from .smoking_support import UNTIL as SUPPORT_UNTIL
 
@@ -41,7 +40,6 @@ def usual_care_abstinence(p1: float, odds_ratio: float) -> float:
     return odds0 / (1 + odds0)
 
 
-@register("tobacco")
 class Tobacco(Intervention):
     description = ("tobacco treatment: opt-out offer to smokers at emergency admission (CURE/Ottawa) and "
                    "community stop-smoking services with referrals and capacity")

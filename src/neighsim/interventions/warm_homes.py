@@ -26,12 +26,10 @@ import numpy as np
 
 from ..processes.admissions import winter_curve
 from .base import NEVER, Effect, Intervention, Option, months_since
-from .registry import register
 
 P = "interventions."
 
 
-@register("warm_homes")
 class WarmHomes(Intervention):
     description = ("insulation and heating for fuel-poor households with a vulnerable member; fewer "
                    "cold-sensitive admissions in winter for everyone in a treated home")

@@ -150,5 +150,5 @@ class Admissions(Process):
                 model.record(self.BY_CAUSE[cause].name, adm)
                 model.emit("admission", adm, cause=cause)
 
-    def snapshot(self, model, live: np.ndarray, strata: np.ndarray) -> None:
-        model.recorder.add(self.FUEL_POOR.name, strata[model.cohort.fuel_poor[live]])
+    def snapshot(self, model) -> None:
+        model.count_living(self.FUEL_POOR.name, model.cohort.fuel_poor)

@@ -116,8 +116,8 @@ class Process:
     def apply(self, model: NeighbourhoodModel, rows: Rows | None = None) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    def snapshot(self, model: NeighbourhoodModel, live: np.ndarray, strata: np.ndarray) -> None:
-        """Record this process's snapshot results for the living residents `live` (strata given)."""
+    def snapshot(self, model: NeighbourhoodModel) -> None:
+        """Record this process's snapshot results (model.count_living counts living residents by stratum)."""
 
     @classmethod
     def result(cls, name: str) -> Result:

@@ -158,11 +158,13 @@ class ConditionOnset(Process):
             model.record(self.ONSET[cond].name, new)
             model.emit("onset", new, condition=cond)
 
-    def snapshot(self, model, live: np.ndarray, strata: np.ndarray) -> None:
-        c, rec = model.cohort, model.recorder
+    def snapshot(self, model) -> None:
+        c = model.cohort
         for cond in CONDITIONS:
-            rec.add(self.PREVALENT[cond].name, strata[c[cond][live]])
-        rec.add(self.MULTIMORBID.name, strata[c.ltc_count(live) >= 2])
+            model.count_living(self.PREVALENT[cond].name, c[cond])
+        nltc = np.empty(c.n, dtype=np.int8)
+        _ltc_count(nltc, c.htn, c.cvd, c.copd, c.diabetes, c.other_ltcs)
+        model.count_living(self.MULTIMORBID.name, nltc >= 2)
 
 
 class Diagnosis(Process):
@@ -210,7 +212,6 @@ class Diagnosis(Process):
         for k, cond in enumerate(CONDITIONS):
             self.diagnose(model, sub[events[k]], cond)
 
-    def snapshot(self, model, live: np.ndarray, strata: np.ndarray) -> None:
-        c = model.cohort
+    def snapshot(self, model) -> None:
         for cond in CONDITIONS:
-            model.recorder.add(self.DIAGNOSED_PREVALENT[cond].name, strata[c[f"{cond}_dx"][live]])
+            model.count_living(self.DIAGNOSED_PREVALENT[cond].name, model.cohort[f"{cond}_dx"])

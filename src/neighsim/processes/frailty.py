@@ -89,7 +89,7 @@ class Frailty(Process):
             model.record(self.ONSET.name, onset)
             model.record(self.PROGRESSION.name, move)
 
-    def snapshot(self, model, live: np.ndarray, strata: np.ndarray) -> None:
-        f = model.cohort.frailty[live]
+    def snapshot(self, model) -> None:
+        f = model.cohort.frailty
         for k, lab in enumerate(FRAILTY_LABELS[1:], start=1):
-            model.recorder.add(self.PREVALENT[lab].name, strata[f == k])
+            model.count_living(self.PREVALENT[lab].name, f == k)

@@ -22,6 +22,14 @@ POPULATION = Result("population", "Residents (end of period)", "people", kind="s
 MODEL_RESULTS = (PERSON_MONTHS, POPULATION_START, POPULATION)
 
 
+# The causes of emergency admission, in the order reports show them (their total is derived)
+ADMISSION_CAUSES = (Admissions.BY_CAUSE["respiratory"], Admissions.BY_CAUSE["cardiovascular"], Falls.ADMISSIONS,
+                    Admissions.BY_CAUSE["other"])
+# position of each cause in the parameter admissions.length_of_stay
+LENGTH_OF_STAY_INDEX = {Admissions.BY_CAUSE["respiratory"].name: 0, Admissions.BY_CAUSE["cardiovascular"].name: 1,
+                        Admissions.BY_CAUSE["other"].name: 2, Falls.ADMISSIONS.name: 3}
+
+
 def default_plan() -> list[Process]:
     """Fresh process objects in plan order. To add a process, insert an instance of it into this list
     and give the list to NeighbourhoodModel(plan=...); docs/model.md shows a worked example."""

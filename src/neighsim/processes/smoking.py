@@ -219,5 +219,5 @@ class Smoking(Process):
             c.smoking[relapses] = 1
             model.record(self.RELAPSES.name, relapses)
 
-    def snapshot(self, model, live: np.ndarray, strata: np.ndarray) -> None:
-        model.recorder.add(self.SMOKERS.name, strata[model.cohort.smoking[live] == 1])
+    def snapshot(self, model) -> None:
+        model.count_living(self.SMOKERS.name, model.cohort.smoking == 1)

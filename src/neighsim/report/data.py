@@ -16,11 +16,12 @@ from typing import Any
 import pandas as pd
 
 from ..errors import NeighsimError
+from ..outcomes import OUT
 
 SUMMARY_COLUMNS = ["scenario", "outcome", "period", "level", "area", "stratum", "measure",
                    "mean", "lower", "upper", "n"]
 # Outcomes that are already a comparison with the comparator (never differenced again).
-RATIO_OUTCOMES = ("roi",)
+RATIO_OUTCOMES = (OUT.roi,)
 
 
 @dataclass

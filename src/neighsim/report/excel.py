@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..outcomes import OUT
 from . import tables
 from .data import RunData
 
@@ -55,9 +56,9 @@ def pretty_columns(df: pd.DataFrame, scenarios: list[str]) -> pd.DataFrame:
 
     stats = {"mean": "mean", "lower": "lower 95%", "upper": "upper 95%"}
     names = {"admissions": "emergency admissions", "rate": "admissions per 1,000 person-years",
-             "bed_days": "bed days", "deaths": "deaths", "avoided": "admissions avoided",
+             OUT.bed_days: "bed days", OUT.deaths: "deaths", "avoided": "admissions avoided",
              "avoided_per_1000": "avoided per 1,000 person-years"}
-    fixed = {"person_years": "person-years", "residents_end": "residents (end)",
+    fixed = {OUT.person_years: "person-years", "residents_end": "residents (end)",
              "share_core20": "Core20 share of person-years"}
     out = {}
     for col in df.columns:

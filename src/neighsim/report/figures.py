@@ -18,14 +18,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
 
+from ..outcomes import OUT
 from .data import RunData  # noqa: E402
 from .labels import CAUSE_OUTCOMES, fmt, fmt_interval, outcome_label, scenario_label, short_area, wrap  # noqa: E402
 from .tables import by_area  # noqa: E402
 
 BASE_COLOUR = "#3b3b3b"
 PALETTE = ["#1f77b4", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
-CAUSE_COLOURS = {"admissions_respiratory": "#4e79a7", "admissions_cardiovascular": "#e15759",
-                 "admissions_falls": "#f28e2b", "admissions_other": "#bab0ac"}
+CAUSE_COLOURS = {OUT.admissions_respiratory: "#4e79a7", OUT.admissions_cardiovascular: "#e15759",
+                 OUT.admissions_falls: "#f28e2b", OUT.admissions_other: "#bab0ac"}
 DPI = 150
 STYLE = {
     "font.size": 13, "axes.titlesize": 17, "axes.titleweight": "bold", "axes.labelsize": 14,
@@ -117,7 +118,7 @@ def annual_admissions(d: RunData, out: Path) -> Figure | None:
     ax = axes[0][0]
     drawn = False
     for sc in [d.comparator] + d.scenarios:
-        r = _series(d, sc, "emergency_admissions")
+        r = _series(d, sc, OUT.emergency_admissions)
         r = r[r["period"].isin(d.years)].set_index("period").reindex(d.years).dropna(subset=["mean"])
         if r.empty:
             continue
@@ -139,7 +140,7 @@ def annual_admissions(d: RunData, out: Path) -> Figure | None:
         ax.set_title("Admissions per year", fontsize=15)
         a2 = axes[0][1]
         for sc in d.scenarios:
-            r = _series(d, sc, "emergency_admissions", "difference")
+            r = _series(d, sc, OUT.emergency_admissions, "difference")
             r = r[r["period"].isin(d.years)].set_index("period").reindex(d.years).dropna(subset=["mean"])
             if r.empty:
                 continue
@@ -201,13 +202,13 @@ def _deciles(d: RunData, scenario: str, outcome: str, measure: str) -> pd.DataFr
 
 
 def rate_by_imd(d: RunData, out: Path) -> Figure | None:
-    r = _deciles(d, d.comparator, "emergency_admissions_per_1000", "value")
+    r = _deciles(d, d.comparator, OUT.emergency_admissions_per_1000, "value")
     if r.empty:
         return None
     fig, ax = plt.subplots(figsize=(11, 6))
     ax.bar(r["decile"], r["mean"], color=plt.cm.viridis(np.linspace(0.15, 0.85, 10))[r["decile"] - 1],
            yerr=_err(r["lower"], r["mean"], r["upper"]), capsize=4, ecolor="#333333")
-    total = d.one(d.comparator, "emergency_admissions_per_1000")
+    total = d.one(d.comparator, OUT.emergency_admissions_per_1000)
     if total is not None:
         ax.axhline(total["mean"], color="#c51b7d", ls="--", lw=1.8, label=f"All residents: {fmt(total['mean'])}")
         ax.legend(frameon=False, loc="upper right")
@@ -238,7 +239,7 @@ def neighbourhood_rates(d: RunData, out: Path) -> Figure | None:
             xerr=_err(t["baseline_rate_lower"], t["baseline_rate_mean"], t["baseline_rate_upper"]),
             capsize=3, ecolor="#333333")
     ax.set_yticks(range(n), [wrap(a, 48) for a in t["area"]], fontsize=10 if n > 15 else 12)
-    total = d.one(d.comparator, "emergency_admissions_per_1000")
+    total = d.one(d.comparator, OUT.emergency_admissions_per_1000)
     if total is not None:
         ax.axvline(total["mean"], color="#1f3b73", ls="--", lw=1.8, label=f"All residents: {fmt(total['mean'])}")
         ax.legend(frameon=False, loc="lower right")
@@ -263,7 +264,7 @@ def life_expectancy(d: RunData, out: Path) -> Figure | None:
     for sex, c, off in (("female", "#7b3294", 0.08), ("male", "#008837", -0.08)):
         xs, rows = [], []
         for q in range(1, 6):
-            r = d.one(d.comparator, "life_expectancy", stratum=f"sex={sex},imd_quintile={q}")
+            r = d.one(d.comparator, OUT.life_expectancy, stratum=f"sex={sex},imd_quintile={q}")
             if r is not None:
                 xs.append(q + off)
                 rows.append(r)
@@ -288,7 +289,7 @@ def life_expectancy(d: RunData, out: Path) -> Figure | None:
     _footer(fig, d, counts=False)
     path = out / "life_expectancy.png"
     _save(fig, path)
-    return Figure("life_expectancy", path, "Life expectancy by deprivation quintile and sex",
+    return Figure(OUT.life_expectancy, path, "Life expectancy by deprivation quintile and sex",
                   f"Period life expectancy at birth from the simulated deaths over {d.whole}, with 95% "
                   "intervals.", "baseline")
 
@@ -300,7 +301,7 @@ def target_baseline(d: RunData, out: Path) -> Figure | None:
         return None
     t = t.dropna(subset=["baseline_rate_mean"])
     fig, ax = plt.subplots(figsize=(11, 7))
-    size = 60 + 600 * t["person_years"] / t["person_years"].max()
+    size = 60 + 600 * t[OUT.person_years] / t[OUT.person_years].max()
     places = (t["area"].str.split(": ").str[0]).to_numpy()
     uniq = list(dict.fromkeys(places))
     cols = {p: plt.cm.tab20(i % 20) for i, p in enumerate(uniq)}
@@ -309,7 +310,7 @@ def target_baseline(d: RunData, out: Path) -> Figure | None:
     top = t.nlargest(min(5, len(t)), "baseline_rate_mean")
     _label_points(ax, list(100 * top["share_core20"]), list(top["baseline_rate_mean"]),
                   [short_area(a) for a in top["area"]])
-    total = d.one(d.comparator, "emergency_admissions_per_1000")
+    total = d.one(d.comparator, OUT.emergency_admissions_per_1000)
     if total is not None:
         ax.axhline(total["mean"], color="#888888", ls="--", lw=1.2)
     if len(uniq) <= 12:
@@ -361,7 +362,7 @@ def avoided_by_neighbourhood(d: RunData, out: Path) -> Figure | None:
 def avoided_by_imd(d: RunData, out: Path) -> Figure | None:
     if not d.scenarios:
         return None
-    frames = {sc: _deciles(d, sc, "emergency_admissions_per_1000", "difference") for sc in d.scenarios}
+    frames = {sc: _deciles(d, sc, OUT.emergency_admissions_per_1000, "difference") for sc in d.scenarios}
     frames = {k: v for k, v in frames.items() if not v.empty}
     if not frames:
         return None
@@ -393,7 +394,7 @@ def deprivation_gap(d: RunData, out: Path) -> Figure | None:
     if not d.scenarios:
         return None
     groups = [("core20=yes", "Core20\n(most deprived 20%)"), ("core20=no", "Rest of\npopulation")]
-    rates = {sc: [d.one(sc, "emergency_admissions_per_1000", stratum=g) for g, _ in groups]
+    rates = {sc: [d.one(sc, OUT.emergency_admissions_per_1000, stratum=g) for g, _ in groups]
              for sc in [d.comparator] + d.scenarios}
     if any(r is None for r in rates[d.comparator]):
         return None
@@ -411,7 +412,7 @@ def deprivation_gap(d: RunData, out: Path) -> Figure | None:
     a1.set_title("Admission rate", fontsize=15)
     a1.legend(frameon=False, fontsize=11, loc="upper center", ncol=min(3, len(allsc)), bbox_to_anchor=(0.5, -0.16))
     a1.grid(axis="x", visible=False)
-    diffs = {sc: [d.one(sc, "emergency_admissions_per_1000", "difference", stratum=g) for g, _ in groups]
+    diffs = {sc: [d.one(sc, OUT.emergency_admissions_per_1000, "difference", stratum=g) for g, _ in groups]
              for sc in d.scenarios}
     diffs = {k: v for k, v in diffs.items() if all(r is not None for r in v)}
     w = 0.8 / max(1, len(diffs))
@@ -421,7 +422,7 @@ def deprivation_gap(d: RunData, out: Path) -> Figure | None:
         x = np.arange(2) + (i - (len(diffs) - 1) / 2) * w
         a2.bar(x, -f["mean"], width=w, color=colour(d, sc), yerr=_err(-f["upper"], -f["mean"], -f["lower"]),
                capsize=3, ecolor="#333333")
-        gap = d.effect(sc, "core20_gap_admissions")[0]
+        gap = d.effect(sc, OUT.core20_gap_admissions)[0]
         if gap is not None:
             gap_lines.append((f"{scenario_label(sc)}: {fmt_interval(gap['mean'], gap['lower'], gap['upper'])}",
                               colour(d, sc)))
@@ -448,10 +449,10 @@ def deprivation_gap(d: RunData, out: Path) -> Figure | None:
 
 def cost_effectiveness(d: RunData, out: Path) -> Figure | None:
     pts = []
-    q_name = "qalys_gained" if d.has_outcome("qalys_gained") else "qalys"
+    q_name = OUT.qalys_gained if d.has_outcome(OUT.qalys_gained) else OUT.qalys
     for sc in d.scenarios:
         q, _ = d.effect(sc, q_name)
-        c, _ = d.effect(sc, "net_cost")
+        c, _ = d.effect(sc, OUT.net_cost)
         if q is None or c is None or not np.isfinite([q["mean"], c["mean"]]).all():
             continue
         if q is not None and c is not None:
@@ -478,7 +479,7 @@ def cost_effectiveness(d: RunData, out: Path) -> Figure | None:
     ax.text(0.98, 0.98, "Costs more, gains health", ha="right", va="top", **kw)
     ax.text(0.02, 0.98, "Costs more, loses health", ha="left", va="top", **kw)
     ax.yaxis.set_major_formatter(_tick(money=True))
-    ax.set_xlabel("QALYs gained" + (" (discounted)" if q_name == "qalys_gained" else ""))
+    ax.set_xlabel("QALYs gained" + (" (discounted)" if q_name == OUT.qalys_gained else ""))
     ax.set_ylabel("Net cost (£; below zero = net saving)")
     ax.set_title("Cost-effectiveness plane")
     _footer(fig, d, counts=True)
@@ -504,7 +505,7 @@ def target_scenarios(d: RunData, out: Path) -> Figure | None:
     nrow = int(np.ceil(k / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(7.5 * ncol + 1.5, 6 * nrow), squeeze=False, layout="constrained")
     share = 100 * t["share_core20"].fillna(0)
-    size = 50 + 450 * t["person_years"] / t["person_years"].max()
+    size = 50 + 450 * t[OUT.person_years] / t[OUT.person_years].max()
     sc_map = None
     for ax, sc in zip(axes.flat, scs, strict=False):
         y = t[f"{sc}_avoided_per_1000_mean"]

@@ -7,52 +7,18 @@ import re
 import textwrap
 from collections.abc import Sequence
 
-OUTCOME_LABELS = {
-    "emergency_admissions": "Emergency admissions",
-    "emergency_admissions_per_1000": "Emergency admissions per 1,000 person-years",
-    "admissions_respiratory": "Respiratory admissions",
-    "admissions_cardiovascular": "Cardiovascular admissions",
-    "admissions_falls": "Falls admissions",
-    "admissions_other": "Other emergency admissions",
-    "admissions_falls_per_1000": "Falls admissions per 1,000 person-years",
-    "bed_days": "Emergency bed days",
-    "deaths": "Deaths",
-    "deaths_per_1000": "Deaths per 1,000 person-years",
-    "falls": "Falls",
-    "hip_fractures": "Hip fractures",
-    "hip_fractures_per_1000": "Hip fractures per 1,000 person-years",
-    "population": "Residents (end of period)",
-    "person_years": "Person-years lived",
-    "life_expectancy": "Life expectancy at birth (years)",
-    "sii_life_expectancy": "Slope index of inequality in life expectancy (years)",
-    "sii_admissions": "Slope index of inequality in admission rate (per 1,000)",
-    "rii_admissions": "Relative index of inequality in admission rate",
-    "core20_gap_admissions": "Core20 gap in admission rate (per 1,000)",
-    "cost_admissions": "Cost of emergency admissions (£)",
-    "cost_intervention": "Intervention cost (£)",
-    "net_cost": "Net cost (£)",
-    "roi": "Return on investment (£ back per £1)",
-    "qalys": "QALYs",
-    "quits": "Smokers quitting",
-    "asr_admissions_per_1000": "Age-standardised emergency admissions per 1,000 a year",
-    "core20_ratio_admissions": "Core20 ratio of age-standardised admission rates",
-    "costs_avoided": "Admission costs avoided (£, discounted)",
-    "payback_year": "Payback year",
-    "qalys_gained": "QALYs gained (discounted)",
-    "cost_per_qaly": "Net cost per QALY gained (£)",
-    "cost_per_admission_avoided": "Net cost per admission avoided (£)",
-    "admissions_avoided": "Emergency admissions avoided",
-    "smokers": "Smokers (end of period)",
-}
+from ..outcomes import label
+from ..processes.plan import ADMISSION_CAUSES
 
-CAUSE_OUTCOMES = ("admissions_respiratory", "admissions_cardiovascular", "admissions_falls", "admissions_other")
+CAUSE_OUTCOMES = tuple(r.name for r in ADMISSION_CAUSES)
 
 
 def outcome_label(outcome: str, prefixes: Sequence[str] = ()) -> str:
     """A reader's name for an outcome; `prefixes` are intervention names ('falls_pathway') so that
     'falls_pathway_exercisers_adherent' reads 'Falls pathway: exercisers adherent'."""
-    if outcome in OUTCOME_LABELS:
-        return OUTCOME_LABELS[outcome]
+    declared = label(outcome)
+    if declared is not None:
+        return declared
     for p in sorted(prefixes, key=len, reverse=True):
         if outcome.startswith(p + "_"):
             rest = outcome[len(p) + 1:]

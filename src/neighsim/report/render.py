@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..outcomes import OUT
 from ..parameters import CONFIDENCE
 from . import tables
 from .data import RunData
@@ -152,7 +153,7 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
     # 4. baseline picture
     b.append(Block("h2", "4. The baseline picture"))
     b.append(Block("p", "What happens with no new intervention: the need each scenario acts on."))
-    for k in ("admissions_by_cause", "rate_by_imd", "neighbourhood_rates", "target_baseline", "life_expectancy"):
+    for k in ("admissions_by_cause", "rate_by_imd", "neighbourhood_rates", "target_baseline", OUT.life_expectancy):
         _fig(b, byk, k)
 
     # 5. validation
@@ -191,16 +192,16 @@ def _includes_zero(r: pd.Series) -> bool:
 def _key_messages(d: RunData) -> list[str]:
     """A few plain sentences, each built from summary rows (no number is typed in)."""
     msgs: list[str] = []
-    base = d.one(d.comparator, "emergency_admissions")
-    rate = d.one(d.comparator, "emergency_admissions_per_1000")
+    base = d.one(d.comparator, OUT.emergency_admissions)
+    rate = d.one(d.comparator, OUT.emergency_admissions_per_1000)
     if base is not None:
         s = (f"Baseline: {fmt_interval(base['mean'], base['lower'], base['upper'])} emergency admissions over "
              f"{d.whole}")
         if rate is not None:
             s += f", {fmt(rate['mean'])} per 1,000 person-years"
         msgs.append(s + ".")
-    yes = d.one(d.comparator, "emergency_admissions_per_1000", stratum="core20=yes")
-    no = d.one(d.comparator, "emergency_admissions_per_1000", stratum="core20=no")
+    yes = d.one(d.comparator, OUT.emergency_admissions_per_1000, stratum="core20=yes")
+    no = d.one(d.comparator, OUT.emergency_admissions_per_1000, stratum="core20=no")
     if yes is not None and no is not None:
         msgs.append(f"Residents of Core20 areas (the most deprived 20% in England) are admitted at "
                     f"{fmt(yes['mean'])} per 1,000 person-years, against {fmt(no['mean'])} elsewhere.")
@@ -211,7 +212,7 @@ def _key_messages(d: RunData) -> list[str]:
         msgs.append(f"Neighbourhood admission rates range from {fmt(low['baseline_rate_mean'])} ({low['area']}) "
                     f"to {fmt(top['baseline_rate_mean'])} per 1,000 ({top['area']}).")
     for sc in d.scenarios:
-        av = d.one(sc, "emergency_admissions", "difference")
+        av = d.one(sc, OUT.emergency_admissions, "difference")
         if av is None:
             continue
         if av["mean"] <= 0:
@@ -220,20 +221,20 @@ def _key_messages(d: RunData) -> list[str]:
         else:
             s = (f"{scenario_label(sc)}: {fmt_interval(av['mean'], av['lower'], av['upper'])} more emergency "
                  f"admissions than the {d.comparator} over {d.whole}")
-        pc = d.one(sc, "emergency_admissions", "percent_change")
+        pc = d.one(sc, OUT.emergency_admissions, "percent_change")
         if pc is not None:
             s += f" ({fmt(abs(pc['mean']))}% {'fewer' if pc['mean'] <= 0 else 'more'})"
         if _includes_zero(av):
             s += "; the interval includes zero, so the effect is not distinguishable from chance"
-        nc, _ = d.effect(sc, "net_cost")
+        nc, _ = d.effect(sc, OUT.net_cost)
         if nc is not None and pd.notna(nc["mean"]):
             s += f"; net cost {fmt_interval(nc['mean'], nc['lower'], nc['upper'], True)}"
             s += " (negative: a net saving)" if nc["mean"] < 0 else ""
-        roi, _ = d.effect(sc, "roi")
+        roi, _ = d.effect(sc, OUT.roi)
         if roi is not None and pd.notna(roi["mean"]):
             s += f"; {fmt(roi['mean'], money=True, digits=2)} of admission costs avoided per £1 spent"
-        dy = d.one(sc, "emergency_admissions_per_1000", "difference", stratum="core20=yes")
-        dn = d.one(sc, "emergency_admissions_per_1000", "difference", stratum="core20=no")
+        dy = d.one(sc, OUT.emergency_admissions_per_1000, "difference", stratum="core20=yes")
+        dn = d.one(sc, OUT.emergency_admissions_per_1000, "difference", stratum="core20=no")
         if dy is not None and dn is not None:
             narrower = dy["mean"] < dn["mean"]
             s += (f". Admission rate change per 1,000 person-years: {_signed(dy['mean'])} in Core20 areas, "
@@ -323,7 +324,7 @@ def _deprivation_table(d: RunData) -> Table | None:
     for sc in d.scenarios:
         header.append(f"{scenario_label(sc)}: avoided per 1,000")
         cols.append(_col(t, f"{sc}_avoided_per_1000"))
-    rows = [[r["group"], fmt(r["person_years"])] + [c[i] for c in cols]
+    rows = [[r["group"], fmt(r[OUT.person_years])] + [c[i] for c in cols]
             for i, (_, r) in enumerate(t.iterrows())]
     return Table(header, rows, css="areas",
                  caption=f"All residents of {_coverage(d)}, {d.whole}; rates per 1,000 person-years. IMD 2019 "
@@ -370,8 +371,8 @@ def _horizon_table(d: RunData) -> Table | None:
     t = tables.economics_by_horizon(d)
     if t.empty:
         return None
-    cols = [("costs_avoided", "Admission costs avoided (£)", True), ("net_cost", "Net cost (£)", True),
-            ("roi", "£ back per £1", False), ("qalys_gained", "QALYs gained", False)]
+    cols = [(OUT.costs_avoided, "Admission costs avoided (£)", True), (OUT.net_cost, "Net cost (£)", True),
+            (OUT.roi, "£ back per £1", False), (OUT.qalys_gained, "QALYs gained", False)]
     cols = [c for c in cols if t[f"{c[0]}_mean"].notna().any()]
     rows = []
     for _, r in t.iterrows():

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..outcomes import OUT
 from ..parameters import CONFIDENCE
 from .data import RunData
 from .labels import CAUSE_OUTCOMES, is_money, scenario_label, stratum_label
@@ -29,71 +30,71 @@ class Indicator:
 
 
 BASELINE_INDICATORS = [
-    Indicator("Emergency admissions (five years)", "emergency_admissions"),
-    Indicator("Emergency admissions per 1,000 person-years", "emergency_admissions_per_1000"),
-    Indicator("Age-standardised emergency admissions per 1,000 a year", "asr_admissions_per_1000"),
-    Indicator("Emergency bed days", "bed_days"),
-    Indicator("Falls admissions", "admissions_falls"),
-    Indicator("Hip fractures", "hip_fractures"),
-    Indicator("Deaths", "deaths"),
-    Indicator("Cost of emergency admissions (£, undiscounted)", "cost_admissions"),
-    Indicator("QALYs lived (undiscounted)", "qalys"),
-    Indicator("Admission rate, Core20 (per 1,000 person-years)", "emergency_admissions_per_1000", "core20=yes"),
-    Indicator("Admission rate, outside Core20 (per 1,000 person-years)", "emergency_admissions_per_1000",
+    Indicator("Emergency admissions (five years)", OUT.emergency_admissions),
+    Indicator("Emergency admissions per 1,000 person-years", OUT.emergency_admissions_per_1000),
+    Indicator("Age-standardised emergency admissions per 1,000 a year", OUT.asr_admissions_per_1000),
+    Indicator("Emergency bed days", OUT.bed_days),
+    Indicator("Falls admissions", OUT.admissions_falls),
+    Indicator("Hip fractures", OUT.hip_fractures),
+    Indicator("Deaths", OUT.deaths),
+    Indicator("Cost of emergency admissions (£, undiscounted)", OUT.cost_admissions),
+    Indicator("QALYs lived (undiscounted)", OUT.qalys),
+    Indicator("Admission rate, Core20 (per 1,000 person-years)", OUT.emergency_admissions_per_1000, "core20=yes"),
+    Indicator("Admission rate, outside Core20 (per 1,000 person-years)", OUT.emergency_admissions_per_1000,
               "core20=no"),
-    Indicator("Core20 gap in age-standardised admission rate (per 1,000 a year)", "core20_gap_admissions"),
-    Indicator("Core20 ratio of age-standardised admission rates", "core20_ratio_admissions"),
-    Indicator("Slope index of inequality in admission rate (per 1,000 a year)", "sii_admissions"),
-    Indicator("Relative index of inequality in admission rate", "rii_admissions"),
-    Indicator("Life expectancy, males (years)", "life_expectancy", "sex=male"),
-    Indicator("Life expectancy, females (years)", "life_expectancy", "sex=female"),
-    Indicator("Slope index of inequality in life expectancy, males (years)", "sii_life_expectancy", "sex=male"),
-    Indicator("Slope index of inequality in life expectancy, females (years)", "sii_life_expectancy",
+    Indicator("Core20 gap in age-standardised admission rate (per 1,000 a year)", OUT.core20_gap_admissions),
+    Indicator("Core20 ratio of age-standardised admission rates", OUT.core20_ratio_admissions),
+    Indicator("Slope index of inequality in admission rate (per 1,000 a year)", OUT.sii_admissions),
+    Indicator("Relative index of inequality in admission rate", OUT.rii_admissions),
+    Indicator("Life expectancy, males (years)", OUT.life_expectancy, "sex=male"),
+    Indicator("Life expectancy, females (years)", OUT.life_expectancy, "sex=female"),
+    Indicator("Slope index of inequality in life expectancy, males (years)", OUT.sii_life_expectancy, "sex=male"),
+    Indicator("Slope index of inequality in life expectancy, females (years)", OUT.sii_life_expectancy,
               "sex=female"),
 ]
 
 OUTCOME_INDICATORS = [
-    Indicator("Emergency admissions avoided", "emergency_admissions", sign=-1),
-    Indicator("Change in emergency admissions (%)", "emergency_admissions", measure="percent_change"),
-    Indicator("Emergency bed days avoided", "bed_days", sign=-1),
-    Indicator("Falls admissions avoided", "admissions_falls", sign=-1),
-    Indicator("Hip fractures avoided", "hip_fractures", sign=-1),
-    Indicator("Deaths averted", "deaths", sign=-1),
+    Indicator("Emergency admissions avoided", OUT.emergency_admissions, sign=-1),
+    Indicator("Change in emergency admissions (%)", OUT.emergency_admissions, measure="percent_change"),
+    Indicator("Emergency bed days avoided", OUT.bed_days, sign=-1),
+    Indicator("Falls admissions avoided", OUT.admissions_falls, sign=-1),
+    Indicator("Hip fractures avoided", OUT.hip_fractures, sign=-1),
+    Indicator("Deaths averted", OUT.deaths, sign=-1),
 ]
 MONEY_INDICATORS = [
-    Indicator("Intervention cost (£, undiscounted)", "cost_intervention"),
-    Indicator("Admission costs avoided (£, discounted)", "costs_avoided",
-              fallback=Indicator("Admission costs avoided (£, undiscounted)", "cost_admissions", sign=-1)),
-    Indicator("Net cost (£, discounted; negative = net saving)", "net_cost"),
-    Indicator("Return on investment (£ of admission costs avoided per £1 spent)", "roi"),
-    Indicator("Payback year (1 = 2026/27; blank = not within the horizon)", "payback_year"),
-    Indicator("QALYs gained (discounted)", "qalys_gained",
-              fallback=Indicator("QALYs gained (undiscounted)", "qalys")),
-    Indicator("Net cost per QALY gained (£)", "cost_per_qaly"),
-    Indicator("Net cost per admission avoided (£)", "cost_per_admission_avoided"),
+    Indicator("Intervention cost (£, undiscounted)", OUT.cost_intervention),
+    Indicator("Admission costs avoided (£, discounted)", OUT.costs_avoided,
+              fallback=Indicator("Admission costs avoided (£, undiscounted)", OUT.cost_admissions, sign=-1)),
+    Indicator("Net cost (£, discounted; negative = net saving)", OUT.net_cost),
+    Indicator("Return on investment (£ of admission costs avoided per £1 spent)", OUT.roi),
+    Indicator("Payback year (1 = 2026/27; blank = not within the horizon)", OUT.payback_year),
+    Indicator("QALYs gained (discounted)", OUT.qalys_gained,
+              fallback=Indicator("QALYs gained (undiscounted)", OUT.qalys)),
+    Indicator("Net cost per QALY gained (£)", OUT.cost_per_qaly),
+    Indicator("Net cost per admission avoided (£)", OUT.cost_per_admission_avoided),
 ]
 EQUITY_INDICATORS = [
-    Indicator("Change in admission rate, Core20 (per 1,000 person-years)", "emergency_admissions_per_1000",
+    Indicator("Change in admission rate, Core20 (per 1,000 person-years)", OUT.emergency_admissions_per_1000,
               "core20=yes"),
     Indicator("Change in admission rate, outside Core20 (per 1,000 person-years)",
-              "emergency_admissions_per_1000", "core20=no"),
+              OUT.emergency_admissions_per_1000, "core20=no"),
     Indicator("Change in Core20 gap, age-standardised (per 1,000 a year; negative = gap narrows)",
-              "core20_gap_admissions"),
-    Indicator("Change in Core20 ratio of admission rates (negative = gap narrows)", "core20_ratio_admissions"),
-    Indicator("Change in slope index of inequality, admissions (negative = gap narrows)", "sii_admissions"),
-    Indicator("Change in relative index of inequality, admissions", "rii_admissions"),
-    Indicator("Change in slope index of inequality in life expectancy, males (years)", "sii_life_expectancy",
+              OUT.core20_gap_admissions),
+    Indicator("Change in Core20 ratio of admission rates (negative = gap narrows)", OUT.core20_ratio_admissions),
+    Indicator("Change in slope index of inequality, admissions (negative = gap narrows)", OUT.sii_admissions),
+    Indicator("Change in relative index of inequality, admissions", OUT.rii_admissions),
+    Indicator("Change in slope index of inequality in life expectancy, males (years)", OUT.sii_life_expectancy,
               "sex=male"),
-    Indicator("Change in slope index of inequality in life expectancy, females (years)", "sii_life_expectancy",
+    Indicator("Change in slope index of inequality in life expectancy, females (years)", OUT.sii_life_expectancy,
               "sex=female"),
 ]
 IMPACT_INDICATORS = OUTCOME_INDICATORS + MONEY_INDICATORS + EQUITY_INDICATORS
 
 HEADLINE_COLUMNS = ["section", "group", "scenario", "indicator", "mean", "lower", "upper", "n", "read_as", "outcome",
                     "stratum", "period", "money"]
-KEY_OUTCOMES = ["emergency_admissions", "emergency_admissions_per_1000", *CAUSE_OUTCOMES, "bed_days", "deaths",
-                "deaths_per_1000", "falls", "hip_fractures", "population", "person_years"]
-NAMED_COST_EXCLUDE = {"net_cost"}
+KEY_OUTCOMES = [OUT.emergency_admissions, OUT.emergency_admissions_per_1000, *CAUSE_OUTCOMES, OUT.bed_days, OUT.deaths,
+                OUT.deaths_per_1000, OUT.falls, OUT.hip_fractures, OUT.population, OUT.person_years]
+NAMED_COST_EXCLUDE = {OUT.net_cost}
 
 
 def _signed(row: pd.Series, sign: int) -> tuple[float, float, float]:
@@ -195,11 +196,11 @@ def _by_year(d: RunData) -> pd.DataFrame:
                          "upper": s["upper"], "replicates (n)": s["n"], "outcome": s["outcome"]})
 
 
-ECONOMICS = ("cost_admissions", "cost_intervention", "costs_avoided", "net_cost", "roi", "payback_year",
-             "cost_per_admission_avoided", "cost_per_qaly", "qalys", "qalys_gained", "admissions_avoided")
+ECONOMICS = (OUT.cost_admissions, OUT.cost_intervention, OUT.costs_avoided, OUT.net_cost, OUT.roi, OUT.payback_year,
+             OUT.cost_per_admission_avoided, OUT.cost_per_qaly, OUT.qalys, OUT.qalys_gained, OUT.admissions_avoided)
 
 
-HORIZON_OUTCOMES = ("costs_avoided", "cost_intervention", "net_cost", "roi", "qalys_gained")
+HORIZON_OUTCOMES = (OUT.costs_avoided, OUT.cost_intervention, OUT.net_cost, OUT.roi, OUT.qalys_gained)
 
 
 def economics_by_horizon(d: RunData) -> pd.DataFrame:
@@ -219,7 +220,7 @@ def _economics_by_horizon(d: RunData) -> pd.DataFrame:
                     row[f"{o}_{c}"] = None if r is None else r[c]
             rows.append(row)
     df = pd.DataFrame(rows)
-    have = [o for o in HORIZON_OUTCOMES if o != "cost_intervention" and f"{o}_mean" in df
+    have = [o for o in HORIZON_OUTCOMES if o != OUT.cost_intervention and f"{o}_mean" in df
             and df[f"{o}_mean"].notna().any()]
     return df if have else pd.DataFrame()
 
@@ -246,8 +247,8 @@ def _value_map(d: RunData, scenario: str, outcome: str, measure: str, level: str
 
 def core20_share(d: RunData, level: str) -> pd.Series:
     """Share of person-years lived in Core20 LSOAs, by area (from the comparator's person-years)."""
-    allpy = _value_map(d, d.comparator, "person_years", "value", level)["mean"]
-    yes = _value_map(d, d.comparator, "person_years", "value", level, "core20=yes")["mean"]
+    allpy = _value_map(d, d.comparator, OUT.person_years, "value", level)["mean"]
+    yes = _value_map(d, d.comparator, OUT.person_years, "value", level, "core20=yes")["mean"]
     return (yes.reindex(allpy.index).fillna(0.0) / allpy.replace(0, np.nan)).rename("share_core20")
 
 
@@ -259,23 +260,23 @@ def by_area(d: RunData, levels: tuple[str, ...] = ("place", "locality", "neighbo
 def _by_area(d: RunData, levels: tuple[str, ...]) -> pd.DataFrame:
     frames = []
     for level in levels:
-        py = _value_map(d, d.comparator, "person_years", "value", level)
+        py = _value_map(d, d.comparator, OUT.person_years, "value", level)
         if py.empty:
             continue
         f = pd.DataFrame(index=py.index)
         f.insert(0, "level", level)
-        f["person_years"] = py["mean"]
-        pop = _value_map(d, d.comparator, "population", "value", level)["mean"]
+        f[OUT.person_years] = py["mean"]
+        pop = _value_map(d, d.comparator, OUT.population, "value", level)["mean"]
         f["residents_end"] = pop.reindex(f.index)
         f["share_core20"] = core20_share(d, level).reindex(f.index)
-        for outcome, name in (("emergency_admissions", "admissions"), ("emergency_admissions_per_1000", "rate"),
-                              ("bed_days", "bed_days")):
+        for outcome, name in ((OUT.emergency_admissions, "admissions"), (OUT.emergency_admissions_per_1000, "rate"),
+                              (OUT.bed_days, OUT.bed_days)):
             v = _value_map(d, d.comparator, outcome, "value", level)
             for c in ("mean", "lower", "upper"):
                 f[f"baseline_{name}_{c}"] = v[c].reindex(f.index)
         for sc in d.scenarios:
-            for outcome, name in (("emergency_admissions", "avoided"),
-                                  ("emergency_admissions_per_1000", "avoided_per_1000")):
+            for outcome, name in ((OUT.emergency_admissions, "avoided"),
+                                  (OUT.emergency_admissions_per_1000, "avoided_per_1000")):
                 v = _value_map(d, sc, outcome, "difference", level)
                 f[f"{sc}_{name}_mean"] = -v["mean"].reindex(f.index)
                 f[f"{sc}_{name}_lower"] = -v["upper"].reindex(f.index)
@@ -287,7 +288,7 @@ def _by_area(d: RunData, levels: tuple[str, ...]) -> pd.DataFrame:
 
 
 def deprivation_strata(d: RunData) -> list[str]:
-    st = set(d.rows(level="ics", outcome="emergency_admissions", scenario=d.comparator)["stratum"])
+    st = set(d.rows(level="ics", outcome=OUT.emergency_admissions, scenario=d.comparator)["stratum"])
     order = [f"imd_decile={i}" for i in range(1, 11)] + [f"imd_quintile={i}" for i in range(1, 6)] + \
         ["core20=yes", "core20=no"]
     return [s for s in order if s in st]
@@ -302,16 +303,16 @@ def _by_deprivation(d: RunData) -> pd.DataFrame:
     rows = []
     for st in deprivation_strata(d):
         row: dict = {"group": stratum_label(st), "stratum": st}
-        py = d.one(d.comparator, "person_years", stratum=st)
-        row["person_years"] = None if py is None else py["mean"]
-        for outcome, name in (("emergency_admissions", "admissions"), ("emergency_admissions_per_1000", "rate"),
-                              ("bed_days", "bed_days"), ("deaths", "deaths")):
+        py = d.one(d.comparator, OUT.person_years, stratum=st)
+        row[OUT.person_years] = None if py is None else py["mean"]
+        for outcome, name in ((OUT.emergency_admissions, "admissions"), (OUT.emergency_admissions_per_1000, "rate"),
+                              (OUT.bed_days, OUT.bed_days), (OUT.deaths, OUT.deaths)):
             r = d.one(d.comparator, outcome, stratum=st)
             for c in ("mean", "lower", "upper"):
                 row[f"baseline_{name}_{c}"] = None if r is None else r[c]
         for sc in d.scenarios:
-            for outcome, name in (("emergency_admissions", "avoided"),
-                                  ("emergency_admissions_per_1000", "avoided_per_1000")):
+            for outcome, name in ((OUT.emergency_admissions, "avoided"),
+                                  (OUT.emergency_admissions_per_1000, "avoided_per_1000")):
                 r = d.one(sc, outcome, "difference", stratum=st)
                 row[f"{sc}_{name}_mean"] = None if r is None else -r["mean"]
                 row[f"{sc}_{name}_lower"] = None if r is None else -r["upper"]

@@ -22,6 +22,7 @@ from ..analysis.cells import CELL, CellStore, open_workdir, write_summary_csv
 from ..analysis.summary import is_count, period_labels, reduce_run
 from ..config import ICSConfig
 from ..errors import NeighsimError
+from ..outcomes import OUT
 from ..parameters import ParameterSet
 from ..population.geography import ICS_NAME
 from .store import ResultStore, release_arrow_memory, write_atomic
@@ -31,7 +32,7 @@ KEYS = ["scenario", "replicate", "param_draw"]
 SCHEMA = pa.schema([("scenario", pa.string()), ("replicate", pa.int32()), ("param_draw", pa.int32()),
                     ("period", pa.string()), ("level", pa.string()), ("area", pa.string()),
                     ("stratum", pa.string()), ("outcome", pa.string()), ("value", pa.float64())])
-CONVERGENCE_OUTCOMES = ("emergency_admissions", "deaths", "bed_days")
+CONVERGENCE_OUTCOMES = (OUT.emergency_admissions, OUT.deaths, OUT.bed_days)
 
 
 def _table(df: pd.DataFrame) -> pa.Table:
