@@ -32,7 +32,7 @@ from .backends import check_address, run_ray, run_serial
 from .lock import LOCK_NAME, FolderLock
 from .store import ResultStore, write_atomic
 from .summarise import write_summary
-from .tasks import Task, get_population
+from .tasks import Task, get_population, release_populations
 
 MANIFEST = "manifest.json"
 MAX_TASKS = 1_000_000
@@ -219,9 +219,12 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
             if still:
                 raise NeighsimError(f"{len(still)} task(s) could not be written intact in {outdir}/tasks "
                                     "(is the disk full or failing?)")
+        geography = pop.geography
+        del pop
+        release_populations()  # the residents are not needed to summarise: free them first
         bar = _bar(progress, len({(t.scenario, t.replicate, t.param_draw) for t in tasks}), "summary", "run")
         head = write_summary(cfg, outdir, comparator, tasks, params,
-                             progress=(lambda k: bar.update(k)) if bar else None)
+                             progress=(lambda k: bar.update(k)) if bar else None, geography=geography)
         if bar:
             bar.close()
         manifest.update({"status": "finished", "finished": dt.datetime.now().isoformat(timespec="seconds"),

@@ -44,12 +44,12 @@ def _table(df: pd.DataFrame) -> pa.Table:
 
 
 def write_summary(cfg: ICSConfig, outdir: Path, comparator: str, tasks: list[Task], params: ParameterSet,
-                  progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+                  progress: Callable[[int], None] | None = None, geography=None) -> pd.DataFrame:
     """Summarise the listed tasks (and nothing else in the folder); returns the whole-area rows."""
     from ..analysis.impacts import economics_rows
 
     store = ResultStore(outdir)
-    geo = get_population(cfg).geography
+    geo = geography if geography is not None else get_population(cfg).geography
     labels, whole = period_labels(cfg.time.months, cfg.time.start)
     years = list(dict.fromkeys(labels))
     cache: dict[int, ParameterSet] = {}

@@ -57,6 +57,12 @@ def get_population(cfg: ICSConfig) -> Population:
     return pop
 
 
+def release_populations() -> None:
+    """Forget the populations this process built (and free their memory)."""
+    _POPULATION_CACHE.clear()
+    gc.collect()
+
+
 def task_params(base: ParameterSet, seed: int, draw: int) -> ParameterSet:
     """Central values, or probabilistic-sensitivity draw `draw`: a pure function of (seed, draw), the
     same for every scenario and neighbourhood."""
