@@ -6,9 +6,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .base import Process, Result, Rows, State
+from .base import Process, Result, Rows, State, slots_of
 from .common import flag, rate_to_prob
-from .kernels import JIT, U, candidates, uniform
+from .kernels import JIT, U, candidates, slot_of, uniform
 from .tables import admission_tables
 
 CAUSES = ("respiratory", "cardiovascular", "other")
@@ -32,9 +32,7 @@ def _admitted(lo, hi, out, ids, alive, asd, nltc, key, loose, own, ltc_power, fr
     for r in range(U(lo), U(hi)):
         if not alive[r]:
             continue
-        scaled = uniform(ids[r], key) * K
-        slot = U(min(np.int64(scaled), K - 1))
-        frac = scaled - slot
+        slot, frac = slot_of(uniform(ids[r], key), K)
         a = U(asd[r])
         personal = frailty_hr[U(frailty[r])] * lsoa_acute[U(lsoa[r])]
         other = ltc_power[U(nltc[r])]
@@ -114,9 +112,7 @@ class Admissions(Process):
                           model.streams.key_u64("admissions", model.t), loose, mods / loose_factor, self.ltc_power,
                           c.frailty, self.frailty_hr, c.lsoa, model.lsoa_acute, c.fuel_poor, c.copd, c.cvd, c.htn,
                           c.diabetes, status, cold_rr, winter, rr)
-        scaled = model.draw("admissions", cand) * len(CAUSES)
-        causes = np.minimum(scaled.astype(np.int64), len(CAUSES) - 1)
-        fracs = scaled - causes
+        causes, fracs = slots_of(model.draw("admissions", cand), len(CAUSES))
         K = len(CAUSES)
         for k, cause in enumerate(CAUSES):
             pick = np.flatnonzero(causes == k)

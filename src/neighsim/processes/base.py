@@ -67,10 +67,15 @@ def slot_events(u: np.ndarray, probs: list[np.ndarray]) -> list[np.ndarray]:
     random numbers survive an intervention on a single cause.
     """
     k = len(probs)
+    slot, frac = slots_of(u, k)
+    return [(slot == i) & (frac < k * p) for i, p in enumerate(probs)]
+
+
+def slots_of(u: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Slot and within-slot uniform of each uniform (the arithmetic of slot_events and the kernels)."""
     scaled = u * k
     slot = np.minimum(scaled.astype(np.int64), k - 1)
-    frac = scaled - slot
-    return [(slot == i) & (frac < k * p) for i, p in enumerate(probs)]
+    return slot, scaled - slot
 
 
 def take(rows: Rows, pos: np.ndarray) -> np.ndarray:

@@ -6,9 +6,9 @@ import numba as nb
 import numpy as np
 
 from ..agents.cohort import CONDITIONS
-from .base import Process, Result, Rows, State, slot_events
+from .base import Process, Result, Rows, State, slot_events, slots_of
 from .common import rate_to_prob
-from .kernels import JIT, U, candidates, runs, uniform
+from .kernels import JIT, U, candidates, runs, slot_of, uniform
 from .tables import onset_tables
 
 K_ALL = len(CONDITIONS) + 1  # four conditions and 'other', each in its own slot of one uniform
@@ -27,9 +27,7 @@ def _onsets(lo, hi, out, ids, alive, asd, key, loose, lsoa, lsoa_illness, htn, c
     for r in range(U(lo), U(hi)):
         if not alive[r]:
             continue
-        scaled = uniform(ids[r], key) * K
-        slot = U(min(np.int64(scaled), K - 1))
-        frac = scaled - slot
+        slot, frac = slot_of(uniform(ids[r], key), K)
         a = U(asd[r])
         if frac >= K * loose[slot, a]:
             continue
@@ -57,8 +55,7 @@ def _diagnosed(rows, ids, key, bound, h1, d1, h2, d2, h3, d3, h4, d4):
     k = 0
     for i in range(U(rows.size)):
         r = U(rows[i])
-        scaled = uniform(ids[r], key) * 4
-        slot = U(min(np.int64(scaled), 3))
+        slot, frac = slot_of(uniform(ids[r], key), 4)
         if slot == 0:
             pending = h1[r] and not d1[r]
         elif slot == 1:
@@ -67,7 +64,7 @@ def _diagnosed(rows, ids, key, bound, h1, d1, h2, d2, h3, d3, h4, d4):
             pending = h3[r] and not d3[r]
         else:
             pending = h4[r] and not d4[r]
-        if pending and scaled - slot < 4 * bound[slot]:
+        if pending and frac < 4 * bound[slot]:
             out[k] = r
             k += 1
     return out[:k]
@@ -125,9 +122,7 @@ class ConditionOnset(Process):
                           model.streams.key_u64("conditions.onset", model.t), loose, c.lsoa, model.lsoa_illness,
                           c.htn, c.cvd, c.copd, c.diabetes, c.other_ltcs, model.process("smoking").status_start,
                           tight)
-        scaled = model.draw("conditions.onset", cand) * K_ALL
-        slots = np.minimum(scaled.astype(np.int64), K_ALL - 1)
-        fracs = scaled - slots
+        slots, fracs = slots_of(model.draw("conditions.onset", cand), K_ALL)
         smoking = model.process("smoking")
         for k, cond in enumerate(names):
             pick = np.flatnonzero(slots == k)

@@ -40,6 +40,15 @@ def uniform(ident, key):
 
 
 @nb.njit(inline="always", **JIT)
+def slot_of(u, K):
+    """The slot of a uniform shared by K mutually exclusive causes, and the uniform within the slot
+    (as base.slot_events: floor(uK) and frac(uK))."""
+    scaled = u * K
+    slot = U(min(np.int64(scaled), K - 1))
+    return slot, scaled - slot
+
+
+@nb.njit(inline="always", **JIT)
 def rate_to_prob(rate):
     """1 - exp(-rate/12): the third-order series below 0.1, exact above (as common.rate_to_prob)."""
     x = rate * DT
