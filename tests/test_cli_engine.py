@@ -53,8 +53,11 @@ def test_validate_and_plan(tmp_path, capsys):
     v = pd.read_csv(out / "validation.csv")
     assert list(v.columns[:8]) == ["target", "measure", "source", "observed", "simulated", "simulated_final_year",
                                    "tolerance", "kind"]
-    assert "pass" in v.columns and len(v) >= 20
+    assert {"pass", "pass_final_year"} <= set(v.columns) and len(v) >= 20
     assert (out / "validation.png").stat().st_size > 1000
+    drift = pd.read_csv(out / "drift.csv")
+    assert {"measure", "age_band", "first_year", "final_year", "change", "within_5pct"} <= set(drift.columns)
+    assert {"admissions_falls", "deaths", "frailty_severe", "prevalent_htn"} <= set(drift["measure"])
     assert main(["plan"]) == 0
     text = capsys.readouterr().out
     for name in ("emigration", "smoking", "conditions", "frailty", "falls", "admissions", "mortality", "births"):

@@ -192,12 +192,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     df = run_validation(cfg, args.out, args.targets, progress=_progress_enabled(args))
-    n, k = len(df), int(df["pass"].sum())
-    for r in df.rename(columns={"pass": "ok"}).itertuples():
-        mark = "pass" if r.ok else "FAIL"
-        print(f"  {mark}  {r.target:<26} published {r.observed:>9.4g}  simulated {r.simulated:>9.4g}"
-              f"  (final year {r.simulated_final_year:.4g})")
-    print(f"{k} of {n} targets within tolerance ({k / n:.0%}). Written {args.out}/validation.csv and validation.png")
+    n = len(df)
+    k0, k1 = int(df["pass"].sum()), int(df["pass_final_year"].sum())
+    for r in df.rename(columns={"pass": "ok", "pass_final_year": "ok_final"}).itertuples():
+        marks = f"{'pass' if r.ok else 'FAIL'} {'pass' if r.ok_final else 'FAIL'}"
+        print(f"  {marks}  {r.target:<26} published {r.observed:>9.4g}  simulated {r.simulated:>9.4g}"
+              f"  final year {r.simulated_final_year:>9.4g}")
+    print(f"First year: {k0} of {n} targets within tolerance ({k0 / n:.0%}); final year: {k1} of {n} ({k1 / n:.0%}). "
+          f"Written {args.out}/validation.csv, drift.csv and validation.png")
     return 0
 
 
