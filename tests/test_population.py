@@ -25,7 +25,7 @@ def test_total_close_to_ons_growth(tamworth):
     raw = sources.read("population")
     mid2020 = raw.loc[raw["lad19_name"] == "Tamworth", "total_population"].sum()
     n = tamworth.cohort.n
-    # carried forward 5.75 years: growth of a few per cent, never a shrink or a jump
+    # carried forward 5.75 years and aligned to the ONS projection: growth of a few per cent
     assert 1.0 < n / mid2020 < 1.06
 
 
@@ -54,7 +54,9 @@ def test_households_match_census(tamworth):
     pop21 = lk["lsoa11_code"].map(raw.set_index("lsoa11_code")["total_population"]) * lk["lad19_name"].map(la21 / la20)
     census_size = pop21.to_numpy() / want
     size = np.bincount(c.lsoa, minlength=len(lk)) / got
-    assert np.mean(np.abs(size / census_size - 1) < 0.05) > 0.75
+    growth = float(np.median(size / census_size))  # the LA's growth since 2021 (ONS projection)
+    assert 1.0 <= growth < 1.08
+    assert np.mean(np.abs(size / census_size / growth - 1) < 0.05) > 0.75
     assert abs(size.mean() / census_size.mean() - 1) < 0.05
 
 
@@ -103,7 +105,7 @@ def test_restricted_build_equals_part_of_the_whole(tamworth):
     for f in ("id", "age_months", "male", "smoking", "htn", "frailty", "household", "fuel_poor", "neighbourhood"):
         assert np.array_equal(part.cohort[f], alone.cohort[f]), f
     assert np.array_equal(part.network.indices, alone.network.indices)
-    assert nbs == [25, 26]  # ids as listed for the whole ICS
+    assert nbs == sorted(whole.geography.neighbourhoods.query("name.str.startswith('Tamworth')")["id"])
 
 
 def test_whole_ics_geography_sizes():

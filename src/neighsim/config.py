@@ -36,7 +36,6 @@ class _Strict(BaseModel):
 class PopulationConfig(_Strict):
     start_date: dt.date = dt.date(2026, 4, 1)
     base_date: dt.date = Field(dt.date(2020, 6, 30), description="date of the ONS small-area estimates")
-    net_migration_rate: float = Field(0.0045, ge=-0.05, le=0.05, description="net migrants per resident-year")
     scale: float = Field(1.0, gt=0.0, le=1.0, description="fraction of residents to synthesise")
     local_authorities: list[str] | None = Field(None, description="restrict to these LAs (None = all nine)")
 

@@ -148,12 +148,13 @@ def build_geography(cfg: GeographyConfig, lsoa_pop: pd.Series, las: list[str],
         lk[col] = lk["lsoa11_code"].map(imd[col])
     lk["cidr"] = lk["lsoa11_code"].map(ind["comparative_illness_and_disability_ratio_indicator"])
     lk["acute_morbidity"] = lk["lsoa11_code"].map(ind["acute_morbidity_indicator"])
+    lk["ypll"] = lk["lsoa11_code"].map(ind["years_of_potential_life_lost_indicator"])
     if lk[["imd_decile", "cidr"]].isna().any().any():
         bad = lk.loc[lk[["imd_decile", "cidr"]].isna().any(axis=1), "lsoa11_code"].tolist()
         raise NeighsimError(f"bundled IMD data has no row for LSOAs {bad}")
     lk = lk.drop(columns=["pop"])
     # LSOA health indicators relative to LSOAs of the same IMD decile (log ratio), over the whole ICS
-    for col, name in (("cidr", "cidr_resid"), ("acute_morbidity", "acute_resid")):
+    for col, name in (("cidr", "cidr_resid"), ("acute_morbidity", "acute_resid"), ("ypll", "ypll_resid")):
         lv = np.log(lk[col].astype(float))
         lk[name] = lv - lv.groupby(lk["imd_decile"]).transform("mean")
     return Geography(lsoas=lk, neighbourhoods=neighbourhoods, localities=localities, las=list(las))

@@ -97,9 +97,15 @@ def build_network(household: np.ndarray, age: np.ndarray, neighbourhood: np.ndar
     noise = streams.normal("synth.network.age", 0, ids[owner] * 64 + stub_no)  # one draw per stub
     key = neighbourhood[owner].astype(float) * 1e4 + age[owner] + age_sd * noise
     owner = owner[np.argsort(key, kind="stable")]
-    m = len(owner) // 2 * 2
-    a, b = owner[0:m:2], owner[1:m:2]
-    ok = (a != b) & (neighbourhood[a] == neighbourhood[b]) & (household[a] != household[b])
+    # pairs (0,1), (2,3), ... counted within each neighbourhood's block, so that one neighbourhood's
+    # ties never depend on how many stubs the neighbourhoods before it had (an LA built alone is
+    # then exactly that LA inside the whole ICS)
+    nb = neighbourhood[owner]
+    first = np.flatnonzero(np.r_[True, nb[1:] != nb[:-1]])
+    pos = np.arange(len(owner)) - np.repeat(first, np.diff(np.r_[first, len(owner)]))
+    left = np.flatnonzero((pos % 2 == 0) & (np.r_[nb[1:] == nb[:-1], False]))
+    a, b = owner[left], owner[left + 1]
+    ok = (a != b) & (household[a] != household[b])
     src_all = np.concatenate([hh_src, a[ok]])
     dst_all = np.concatenate([hh_dst, b[ok]])
     lo, hi = np.minimum(src_all, dst_all), np.maximum(src_all, dst_all)

@@ -26,32 +26,25 @@ def split_90plus(counts_0_90: np.ndarray, decay: float) -> np.ndarray:
     return out
 
 
-def _migration_profile(p: ParameterSet) -> np.ndarray:
-    w = p["demography.net_migration_age_weights"]
-    ages = np.arange(MAX_AGE + 1)
-    return np.select([ages < 16, ages < 35, ages < 65], w[:3], w[3])
-
-
 def project(pop: np.ndarray, female_share: np.ndarray, decile: np.ndarray, years: float,
-            p: ParameterSet, net_migration_rate: float) -> np.ndarray:
-    """pop [L, 101] persons; female_share [L, 101]; returns expected [L, 101, 2] (female, male)."""
+            p: ParameterSet, migration: np.ndarray) -> np.ndarray:
+    """pop [L, 101] persons; female_share [L, 101]; migration [L, 101] net migrants per resident-year by
+    age (population/migration.py); returns expected [L, 101, 2] (female, male)."""
     ages = np.arange(MAX_AGE + 1, dtype=float)
     cells = np.stack([pop * female_share, pop * (1 - female_share)], axis=-1)
     qx = np.stack([base_annual_qx(ages, np.zeros_like(ages, bool), p),
                    base_annual_qx(ages, np.ones_like(ages, bool), p)], axis=-1)  # [A, 2]
-    rr = mortality_deprivation_rr(ages[None, :], decile[:, None], p)[..., None]  # [L, A, 1]
+    rr = np.stack([mortality_deprivation_rr(ages[None, :], decile[:, None], p, male) for male in (False, True)],
+                  axis=-1)  # [L, A, 2]
     q = np.clip(qx[None] * rr, 0, 0.95)
     asfr = np.repeat(p["demography.asfr"], 5)  # single years 15..44
-    mig = _migration_profile(p)
-    mean_w = (cells.sum(axis=(0, 2)) * mig).sum() / cells.sum()
-    mig = mig / mean_w * net_migration_rate
     male_share = p["demography.male_birth_share"]
     remaining = years
     while remaining > 1e-9:
         dt = min(1.0, remaining)
         births = (cells[:, 15:45, 0] * asfr).sum(axis=1) * dt
         cells = cells * (1 - q) ** dt
-        cells = cells * (1 + mig[None, :, None] * dt)
+        cells = cells * (1 + migration[:, :, None] * dt)
         aged = np.zeros_like(cells)
         aged[:, 1:] += cells[:, :-1] * dt
         aged[:, :-1] += cells[:, :-1] * (1 - dt)

@@ -20,10 +20,11 @@ FILES = {
             ["lsoa11_code", "imd_rank", "imd_decile", "indoors_subdomain_rank", "income_rank"]),
     "indicators": ("staffs_imd2019_indicators_lsoa11.csv",
                    ["lsoa11_code", "comparative_illness_and_disability_ratio_indicator",
-                    "acute_morbidity_indicator"]),
+                    "acute_morbidity_indicator", "years_of_potential_life_lost_indicator"]),
     "lookup": ("staffs_lookup_lsoa11_msoa11_ward19.csv",
                ["lsoa11_code", "lsoa11_name", "msoa11_code", "msoa11_name", "ward19_name", "lad19_name"]),
     "fuel": ("staffs_fuel_poverty_la_2021.csv", ["lad_name", "households", "fuel_poor_households"]),
+    "snpp": ("staffs_snpp2022_migcat_persons_la_single_year_age.csv", ["lad_code", "lad_name", "age", "year", "value"]),
 }
 N_LSOA_RANKS = 32_844  # LSOAs in England, IoD2019
 

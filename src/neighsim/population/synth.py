@@ -3,13 +3,15 @@
 Steps (docs/population.md explains each and which figures are assumptions):
 1. ONS mid-2020 LSOA single-year-of-age counts, 90+ spread over 90..100, split by sex with the Census
    2021 age-specific sex ratios of the local authority.
-2. Carried forward to the start date (projection.py), scaled if asked, integerised.
+2. Carried forward to the start date (projection.py, with net migration by age from the ONS
+   projection, migration.py), scaled if asked, integerised.
 3. Geography (localities, neighbourhoods) sized on the carried-forward population.
-4. Residents laid out neighbourhood by neighbourhood; smoking, long-term conditions (with diagnosis),
-   frailty from EVIDENCE.md by age, sex and deprivation, shaped between LSOAs by the IoD2019
-   comparative illness and disability ratio.
+4. Residents of the whole ICS laid out neighbourhood by neighbourhood; smoking, long-term conditions
+   (with diagnosis) and frailty (attributes.py) by age, sex and deprivation, shaped between LSOAs by
+   the IoD2019 comparative illness and disability ratio, with the cells' targets for the engine.
 5. Households per LSOA to the Census 2021 counts; fuel-poor households to each LA's DESNZ rate,
-   placed by the 'indoors' living-environment sub-domain and income deprivation.
+   placed by the 'indoors' living-environment sub-domain and income deprivation; then the LAs asked
+   for are kept (the whole ICS stays as the engine's reference, processes/reference.py).
 6. A social network per neighbourhood.
 Per-resident draws come from the counter-based streams, keyed on the resident id.
 """
@@ -22,25 +24,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..agents.cohort import CONDITIONS, Cohort
+from ..agents.cohort import Cohort
 from ..config import LOCAL_AUTHORITIES, ICSConfig, load_config
 from ..parameters import ParameterSet, load_parameters
-from ..processes.common import (
-    MAX_AGE,
-    decile_position,
-    decile_rr,
-    expit,
-    interp_age,
-    logit,
-)
+from ..processes.common import MAX_AGE
+from ..processes.reference import StartingPopulation
 from ..rng import Streams
 from . import sources
+from .attributes import assign_health
 from .geography import Geography, build_geography, restrict_geography
 from .households import assign_lsoa
+from .migration import align_to_snpp, net_migration_rates, snpp_total
 from .network import Network, build_network
 from .projection import project, split_90plus, stochastic_round
-
-SMOKING_AGE_EDGES = np.array([25, 35, 45, 55, 65])  # bands 18-24, 25-34, 35-44, 45-54, 55-64, 65+
 
 
 @dataclass
@@ -52,6 +48,7 @@ class Population:
     household_lsoa: np.ndarray  # per household id: LSOA row in geography.lsoas
     household_fuel_poor: np.ndarray
     network: Network
+    reference: StartingPopulation  # the whole ICS at the start: what rates are normalised on
     timings: dict[str, float] = field(default_factory=dict)
 
     # --- layout --------------------------------------------------------------------------------
@@ -88,7 +85,8 @@ class Population:
             offset += b - a
         net = Network(np.concatenate(indptr), np.concatenate(indices).astype(np.int32), -1, -1)
         return Population(self.config, self.params, self.geography, self.cohort.subset(rows),
-                          self.household_lsoa, self.household_fuel_poor, net, dict(self.timings))
+                          self.household_lsoa, self.household_fuel_poor, net, self.reference,
+                          dict(self.timings))
 
     @property
     def n_households(self) -> int:
@@ -123,12 +121,20 @@ def build_population(config: ICSConfig | None = None, params: ParameterSet | Non
     imd = sources.read("imd").set_index("lsoa11_code")
     decile = raw["lsoa11_code"].map(imd["imd_decile"]).to_numpy(float)
     years = (cfg.population.start_date - cfg.population.base_date).days / 365.25
-    expected = project(pop, _female_share(raw["lad19_name"]), decile, years, p,
-                       cfg.population.net_migration_rate)
-    lsoa_total = pd.Series(expected.sum(axis=(1, 2)), index=raw["lsoa11_code"])
+    las_all = list(LOCAL_AUTHORITIES)
+    migration = net_migration_rates(p, las_all)[raw["lad19_name"].map({la: i for i, la in enumerate(las_all)}).to_numpy()]
+    la_of_row = raw["lad19_name"].map({la: i for i, la in enumerate(las_all)}).to_numpy()
+    expected = project(pop, _female_share(raw["lad19_name"]), decile, years, p, migration)
+    expected = align_to_snpp(expected, la_of_row, las_all, cfg.population.start_date, cfg.source or "configs/ics.yaml")
+    # neighbourhoods are drawn on published counts (mid-2020 by LSOA, scaled to the ONS projection's
+    # mid-2026 total of each LA), not on the model's own carried-forward ones, so that a calibrated
+    # parameter folder (mortality, migration) never moves a neighbourhood's boundary
+    grow = raw["lad19_name"].map({la: snpp_total(la, cfg.population.start_date.year) for la in las_all})
+    grow = grow / pd.Series(pop.sum(axis=1)).groupby(raw["lad19_name"]).transform("sum")
+    lsoa_total = pd.Series(pop.sum(axis=1) * grow.to_numpy(), index=raw["lsoa11_code"])
     timings["project"] = time.perf_counter() - t0
 
-    # 3. Geography on the full (unscaled) carried-forward population.
+    # 3. Geography on the full (unscaled) published population of every LSOA.
     geo_all = build_geography(cfg.geography, lsoa_total, list(LOCAL_AUTHORITIES), cfg.source or "configs/ics.yaml")
     lk_all = geo_all.lsoas
     order = raw.reset_index().set_index("lsoa11_code").loc[lk_all["lsoa11_code"], "index"].to_numpy()
@@ -138,60 +144,73 @@ def build_population(config: ICSConfig | None = None, params: ParameterSet | Non
     hh_offset = np.r_[0, np.cumsum(hh_all)]
     keep = lk_all["lad19_name"].isin(las).to_numpy()
     geo = restrict_geography(geo_all, las, keep)
-    lk = geo.lsoas
-    counts = counts_all[keep]
     timings["geography"] = time.perf_counter() - t0
 
-    # 4. Residents.
+    # 4-5. Residents of the whole ICS, their health, households and fuel poverty: rates are normalised
+    # on all of them (processes/reference.py), and an LA built alone gets the same residents.
+    start = _residents(counts_all, res_offset, lk_all, p, streams)
+    household_lsoa, household_fuel_poor = _households(start.cohort, lk_all, hh_all, hh_offset, p, streams)
+    timings["attributes"] = time.perf_counter() - t0
+    if keep.all():
+        c = start.cohort
+    else:
+        new_row = np.where(keep, np.cumsum(keep) - 1, -1)
+        c = start.cohort.subset(np.flatnonzero(keep[start.cohort.lsoa]))
+        c["lsoa"] = new_row[c.lsoa]
+        c["la"] = geo.lsoas["la_id"].to_numpy()[c.lsoa]
+        household_lsoa = np.where(household_lsoa >= 0, new_row[np.maximum(household_lsoa, 0)], -1).astype(np.int32)
+    timings["households"] = time.perf_counter() - t0
+
+    # 6. Social network.
+    net = build_network(c.household.astype(np.int64), c.age_months / 12.0, c.neighbourhood.astype(np.int64), c.id,
+                        streams, cfg.network.mean_extra_ties, cfg.network.age_sd)
+    timings["network"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t0
+    return Population(cfg, p, geo, c, household_lsoa, household_fuel_poor, net, start, timings)
+
+
+def _residents(counts: np.ndarray, res_offset: np.ndarray, lk: pd.DataFrame, p: ParameterSet,
+               streams: Streams) -> StartingPopulation:
+    """Residents of the counts [LSOA, age, sex] laid out LSOA by LSOA, with their health."""
     n = int(counts.sum())
     cell = np.repeat(np.arange(counts.size), counts.ravel())
     lsoa_row, rem = np.divmod(cell, (MAX_AGE + 1) * 2)
     age, male = np.divmod(rem, 2)
     c = Cohort(n)
     local = np.arange(n) - np.r_[0, np.cumsum(counts.sum(axis=(1, 2)))][lsoa_row]
-    ids = (res_offset[:-1][keep][lsoa_row] + local).astype(np.int64)
+    ids = (res_offset[:-1][lsoa_row] + local).astype(np.int64)
     c["id"] = ids
     c["lsoa"] = lsoa_row
     c["male"] = male.astype(bool)
     c["age_months"] = age * 12 + (streams.uniform("synth.age", 0, ids) * 12).astype(np.int64)
-    c["neighbourhood"] = lk["neighbourhood"].to_numpy()[lsoa_row]
-    c["locality"] = lk["locality_id"].to_numpy()[lsoa_row]
-    c["la"] = lk["la_id"].to_numpy()[lsoa_row]
-    c["imd_decile"] = lk["imd_decile"].to_numpy()[lsoa_row]
-    dec = c.imd_decile.astype(float)
-    agef = c.age_months / 12.0
-    _assign_smoking(c, p, streams, ids, agef, dec)
-    cidr_resid = lk["cidr_resid"].to_numpy()[lsoa_row]
-    _assign_conditions(c, p, streams, ids, agef, dec, cidr_resid)
-    _assign_frailty(c, p, streams, ids, agef, dec)
-    timings["attributes"] = time.perf_counter() - t0
+    for name, col in (("neighbourhood", "neighbourhood"), ("locality", "locality_id"), ("la", "la_id"),
+                      ("imd_decile", "imd_decile")):
+        c[name] = lk[col].to_numpy()[lsoa_row]
+    targets, fit = assign_health(c, p, streams, ids, c.age_months / 12.0, c.imd_decile.astype(float),
+                               lk["cidr_resid"].to_numpy()[lsoa_row])
+    return StartingPopulation(c, lk, targets, fit)
 
-    # 5. Households and fuel poverty.
-    hh_counts = hh_all[keep]
-    hh_start = hh_offset[:-1][keep]
+
+def _households(c: Cohort, lk: pd.DataFrame, hh_counts: np.ndarray, hh_offset: np.ndarray, p: ParameterSet,
+                streams: Streams) -> tuple[np.ndarray, np.ndarray]:
+    """Households per LSOA to the Census counts, and fuel poverty; returns household id -> LSOA row and
+    household id -> fuel poor."""
+    ids, lsoa_row, agey = c.id, c.lsoa.astype(np.int64), c.age_months / 12.0
     u = np.stack([streams.uniform(f"synth.household.{k}", 0, ids) for k in range(4)], axis=1)
-    household = np.empty(n, dtype=np.int64)
+    household = np.empty(c.n, dtype=np.int64)
     starts = np.searchsorted(lsoa_row, np.arange(len(lk) + 1))
     household_lsoa = np.full(int(hh_offset[-1]) + 1, -1, dtype=np.int32)  # global household id -> LSOA row
-    agey = agef
     for row in range(len(lk)):
         a, b = starts[row], starts[row + 1]
         if b == a:
             continue
         local_hh, H = assign_lsoa(agey[a:b], u[a:b], int(hh_counts[row]))
-        household[a:b] = local_hh + hh_start[row]
-        household_lsoa[hh_start[row]: hh_start[row] + H] = row
+        household[a:b] = local_hh + hh_offset[row]
+        household_lsoa[hh_offset[row]: hh_offset[row] + H] = row
     c["household"] = household
     household_fuel_poor = _assign_fuel_poverty(household_lsoa, lk, p, streams)
     c["fuel_poor"] = household_fuel_poor[household]
-    timings["households"] = time.perf_counter() - t0
-
-    # 6. Social network.
-    net = build_network(household, agey, c.neighbourhood.astype(np.int64), ids, streams,
-                        cfg.network.mean_extra_ties, cfg.network.age_sd)
-    timings["network"] = time.perf_counter() - t0
-    timings["total"] = time.perf_counter() - t0
-    return Population(cfg, p, geo, c, household_lsoa, household_fuel_poor, net, timings)
+    return household_lsoa, household_fuel_poor
 
 
 def household_counts(lk: pd.DataFrame) -> np.ndarray:
@@ -214,83 +233,6 @@ def household_counts(lk: pd.DataFrame) -> np.ndarray:
 
         raise NeighsimError(f"no Census 2021 household count for LSOAs {lk.loc[out.isna(), 'lsoa11_code'].tolist()}")
     return out.to_numpy(float)
-
-
-def _band(agef: np.ndarray) -> np.ndarray:
-    return np.searchsorted(SMOKING_AGE_EDGES, agef, side="right")
-
-
-def smoking_decile_factor(decile: np.ndarray, p: ParameterSet) -> np.ndarray:
-    """Prevalence ratio of a decile to the mean of deciles (geometric interpolation of ONS 1 and 10)."""
-    d1, d10 = p["smoking.prevalence_decile1"], p["smoking.prevalence_decile10"]
-    prev = d1 * (d10 / d1) ** ((np.arange(1, 11) - 1) / 9.0)
-    return (prev / prev.mean())[np.asarray(decile, dtype=int) - 1]
-
-
-def _assign_smoking(c: Cohort, p: ParameterSet, s: Streams, ids, agef, dec) -> None:
-    adult = agef >= 18
-    band = _band(agef)
-    cur = p["smoking.prevalence_by_age"][band] * smoking_decile_factor(dec, p)
-    ex = p["smoking.ex_smoker_by_age"][band]
-    u = s.uniform("synth.smoking", 0, ids)
-    status = np.where(u < cur, 1, np.where(u < cur + ex, 2, 0))
-    c["smoking"] = np.where(adult, status, 0)
-    # Ex-smokers quit between 0 and (age - 18) years ago, uniformly (assumption).
-    uq = s.uniform("synth.quit_time", 0, ids)
-    months_ago = (uq * np.maximum(agef - 18, 0.5) * 12).astype(np.int64)
-    c["quit_step"] = np.where(c.smoking == 2, -1 - np.minimum(months_ago, 30000), -32000)
-
-
-def smoking_or(smoking: np.ndarray, cur: np.ndarray, ex: np.ndarray, mix=(0.13, 0.25)) -> np.ndarray:
-    """Odds multiplier for smoking relative to an England-average smoking mix (so tables stay averages)."""
-    ref = (1 - mix[0] - mix[1]) + mix[0] * cur + mix[1] * ex
-    return np.where(smoking == 1, cur, np.where(smoking == 2, ex, 1.0)) / ref
-
-
-def _assign_conditions(c: Cohort, p: ParameterSet, s: Streams, ids, agef, dec, cidr_resid) -> None:
-    mids = p["conditions.age_midpoints"]
-    shift = p["conditions.deprivation_age_shift"] * decile_position(dec)
-    eff_age = agef + shift
-    undiag = p["conditions.undiagnosed_share"]
-    for k, cond in enumerate(CONDITIONS):
-        prev = interp_age(eff_age, mids, p[f"conditions.prevalence_{'hypertension' if cond == 'htn' else cond}"])
-        sex_or = p["conditions.sex_or_male"][k]
-        lo = logit(prev) + np.where(c.male, 0.5, -0.5) * np.log(sex_or)
-        lo += np.log(smoking_or(c.smoking, p["conditions.smoking_hr_current"][k], p["conditions.smoking_hr_ex"][k]))
-        lo += p["conditions.cidr_exponent"] * cidr_resid
-        if cond == "copd":
-            lo += np.log(decile_rr(dec, p["conditions.copd_deprivation_rr"]))
-        has = s.uniform(f"synth.{cond}", 0, ids) < np.where(prev > 0, expit(lo), 0.0)
-        c[cond] = has
-        c[f"{cond}_dx"] = has & (s.uniform(f"synth.{cond}.dx", 0, ids) >= undiag[k])
-    lam = interp_age(eff_age, mids, p["conditions.other_ltc_mean"])
-    from ..rng import poisson_from_uniform
-
-    c["other_ltcs"] = np.minimum(poisson_from_uniform(lam, s.uniform("synth.other_ltcs", 0, ids)), 8)
-
-
-FRAILTY_AGE_EDGES = np.array([50, 65, 75, 85])
-
-
-def _assign_frailty(c: Cohort, p: ParameterSet, s: Streams, ids, agef, dec) -> None:
-    band = np.searchsorted(FRAILTY_AGE_EDGES, agef, side="right")
-    prev = p["frailty.any_frailty_by_age"][band]
-    nltc = c.ltc_count().astype(float)
-    # centre the condition odds ratio on the England-average count at this age (population-independent)
-    mids = p["conditions.age_midpoints"]
-    ref_ltc = sum(interp_age(agef, mids, p[f"conditions.prevalence_{k}"])
-                  for k in ("hypertension", "cvd", "copd", "diabetes")) + interp_age(agef, mids, p["conditions.other_ltc_mean"])
-    lo = logit(prev) + np.log(p["frailty.ltc_or"]) * (nltc - ref_ltc)
-    lo += np.log(p["frailty.deprivation_or_decile1"]) * decile_position(dec)
-    frail = (s.uniform("synth.frailty", 0, ids) < np.where(prev > 0, expit(lo), 0.0))
-    # Severity among the frail: shares at 65+, leaning severe with age and conditions.
-    sev = p["frailty.severity_among_frail"]
-    tilt = 0.02 * np.clip(agef - 75, -25, 20) + 0.08 * (nltc - 1.5)
-    cum_mild = expit(logit(sev[0]) - tilt)
-    cum_mod = expit(logit(sev[0] + sev[1]) - tilt)
-    u = s.uniform("synth.frailty.severity", 0, ids)
-    cat = np.where(u < cum_mild, 1, np.where(u < cum_mod, 2, 3))
-    c["frailty"] = np.where(frail, cat, 0)
 
 
 def _assign_fuel_poverty(household_lsoa: np.ndarray, lk: pd.DataFrame, p: ParameterSet,
