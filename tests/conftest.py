@@ -27,3 +27,10 @@ def small_config():
 @pytest.fixture(scope="session")
 def small_population(small_config):
     return build_population(small_config)
+
+
+@pytest.fixture(scope="session")
+def tamworth_ids() -> dict[str, int]:
+    """Tamworth's neighbourhood ids by name (ids depend on the whole ICS's layout, names do not)."""
+    geo = build_population(load_config(population={"local_authorities": ["Tamworth"], "scale": 0.05})).geography
+    return dict(zip(geo.neighbourhoods["name"], geo.neighbourhoods["id"], strict=True))

@@ -20,7 +20,7 @@ def test_run_writes_manifest_and_summary(tmp_path, capsys):
     s = pd.read_csv(out / "summary.csv")
     assert list(s.columns[: len(COLUMNS)]) == COLUMNS
     assert {"2026/27", "2030/31", "2026-2031"} <= set(s["period"])
-    assert {"ics", "place", "locality", "neighbourhood"} == set(s["level"])
+    assert {"ics", "place", "la", "locality", "neighbourhood"} == set(s["level"])  # la: life expectancy
     assert {"all", "sex=female", "imd_decile=1", "imd_quintile=5", "age_band=65-74", "core20=yes"} <= set(s["stratum"])
     for outcome in ("population", "emergency_admissions", "admissions_respiratory", "admissions_falls",
                     "deaths", "life_expectancy", "sii_life_expectancy", "bed_days"):
@@ -37,9 +37,10 @@ def test_run_writes_manifest_and_summary(tmp_path, capsys):
     assert main(["run", *SMALL, "--out", str(out), "--quiet"]) == 2
 
 
-def test_run_neighbourhood_subset_and_bad_ids(tmp_path, capsys):
+def test_run_neighbourhood_subset_and_bad_ids(tmp_path, capsys, tamworth_ids):
     out = tmp_path / "nb"
-    assert main(["run", *SMALL, "--neighbourhoods", "26", "--out", str(out), "--quiet"]) == 0
+    nb = str(tamworth_ids["Tamworth: Wilnecote & Belgrave"])
+    assert main(["run", *SMALL, "--neighbourhoods", nb, "--out", str(out), "--quiet"]) == 0
     s = pd.read_csv(out / "summary.csv")
     assert set(s.loc[s["level"] == "neighbourhood", "area"]) == {"Tamworth: Wilnecote & Belgrave"}
     assert main(["run", *SMALL, "--neighbourhoods", "999", "--out", str(tmp_path / "x"), "--quiet"]) == 2

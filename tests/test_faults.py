@@ -104,11 +104,12 @@ def test_task_from_other_inputs_is_not_used(tmp_path, reference, capsys):
 
 @pytest.mark.parametrize(("change", "words"), [
     (["--seed", "7"], "the seed (20260401 then, 7 now)"),
-    (["--neighbourhoods", "26"], "the neighbourhoods"),
+    (["--neighbourhoods", "WILNECOTE"], "the neighbourhoods"),
     (["--scale", "0.06"], "the configuration"),
     (["--chunk", "2"], "neighbourhoods per task"),
 ])
-def test_resume_with_other_inputs_is_refused(tmp_path, capsys, change, words):
+def test_resume_with_other_inputs_is_refused(tmp_path, capsys, change, words, tamworth_ids):
+    change = [str(tamworth_ids["Tamworth: Wilnecote & Belgrave"]) if a == "WILNECOTE" else a for a in change]
     out = tmp_path / "out"
     assert main(["run", *BASE, "--out", str(out)]) == 0
     before = (out / "summary.csv").read_bytes()

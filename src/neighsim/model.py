@@ -35,6 +35,7 @@ from .processes.base import Process, Rows
 from .processes.demography import NBHD_ID_SHIFT, NEW_ID_BASE
 from .processes.kernels import JIT, U
 from .processes.plan import PERSON_MONTHS, POPULATION, POPULATION_START, default_plan
+from .processes.reference import Reference, lsoa_factors
 from .recorder import _BAND_OF_AGE, _LT_OF_AGE, N_BANDS, N_LT, Recorder
 
 SNAPSHOT_MONTH = 3  # prevalences are recorded at the end of March (financial year end)
@@ -163,10 +164,9 @@ class NeighbourhoodModel(mesa.Model):
 
     # --- set-up ----------------------------------------------------------------------------------
     def _lsoa_factors(self) -> None:
-        lk = self.population.geography.lsoas
-        p = self.params
-        self.lsoa_illness = np.exp(p["conditions.cidr_exponent"] * lk["cidr_resid"].to_numpy())
-        self.lsoa_acute = np.exp(p["admissions.acute_morbidity_exponent"] * lk["acute_resid"].to_numpy())
+        f = lsoa_factors(self.population.geography.lsoas, self.params)
+        self.lsoa_illness, self.lsoa_acute, self.lsoa_mortality = f["illness"], f["acute"], f["mortality"]
+        self.reference = Reference(self.population.reference, self.params)
 
     def _init_context(self) -> None:
         """Per-row constants (stratum base, sex x decile) and the month's shared arrays, with room for

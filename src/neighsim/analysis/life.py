@@ -25,20 +25,22 @@ def _le(group: pd.DataFrame) -> float:
 
 def life_expectancy_table(lt: pd.DataFrame, geo: Geography, period: str) -> pd.DataFrame:
     """Life expectancy at birth over the whole horizon, per replicate, as summary rows:
-    ics and place by sex, by sex and IMD quintile, plus the slope index of inequality across IMD
-    deciles (sii_life_expectancy: fitted least-deprived minus most-deprived, years)."""
+    ics, place and local authority (la) by sex, by sex and IMD quintile, plus the slope index of
+    inequality across IMD deciles (sii_life_expectancy: fitted least-deprived minus most-deprived, years)."""
     if lt.empty:
         return pd.DataFrame()
     place = dict(zip(geo.neighbourhoods["id"], geo.neighbourhoods["place"], strict=True))
+    la = geo.lsoas.groupby("neighbourhood")["lad19_name"].first().to_dict()  # neighbourhoods lie in one LA
     df = lt.groupby(KEYS + ["neighbourhood", "sex", "imd_decile", "age_start", "measure"],
                     observed=True)["value"].sum().unstack("measure", fill_value=0.0).reset_index()
     if OUT.deaths not in df:
         df[OUT.deaths] = 0.0
     df[OUT.person_years] = df[OUT.person_months] / 12.0
     df["place"] = df["neighbourhood"].map(place)
+    df["la"] = df["neighbourhood"].map(la)
     df["quintile"] = (df["imd_decile"] + 1) // 2
     rows = []
-    for area_level, area_col in (("ics", None), ("place", "place")):
+    for area_level, area_col in (("ics", None), ("place", "place"), ("la", "la")):
         areas = [(ICS_NAME, df)] if area_col is None else list(df.groupby(area_col))
         for area, sub in areas:
             for (scen, rep, draw, sex), g in sub.groupby(KEYS + ["sex"]):

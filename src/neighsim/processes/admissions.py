@@ -70,10 +70,17 @@ class Admissions(Process):
     events = ("admission",)
 
     def prepare(self, model) -> None:
-        self.tables = admission_tables(model.params)
-        self.ltc_power = model.params["admissions.ltc_rr_other"] ** np.arange(16)
-        p = model.params
+        p, ref = model.params, model.reference
+        self.ltc_power = p["admissions.ltc_rr_other"] ** np.arange(16)
         self.frailty_hr = np.asarray(p["admissions.frailty_hr"])
+        # the cells' mean multipliers at the start, with the winter and cold-home factors over a year
+        months = [self.season(p, m) for m in range(1, 13)]
+        year = {cause: tuple(np.mean([m[cause][k] for m in months]) for k in (0, 1)) for cause in CAUSES}
+        c = ref.cohort
+        current = c.smoking == 1
+        means = {cause: ref.mean(self.individual(p, cause, c, slice(None), current, ref.nltc, ref.factor("acute"),
+                                                 year[cause])) for cause in CAUSES}
+        self.tables = admission_tables(p, means)
         common = self.common = self.frailty_hr.max() * model.lsoa_acute.max()
         cold = max(p["admissions.cold_home_rr"], 1.0)
 
@@ -90,6 +97,35 @@ class Admissions(Process):
         }
         self.table_matrix = np.stack([self.tables[c] for c in CAUSES])
 
+    @staticmethod
+    def season(p, calendar_month: int) -> dict[str, tuple[float, float]]:
+        """Each cause's factor this month for residents of warm and of fuel-poor homes: the winter peak,
+        and in winter the cold-home ratio."""
+        w = winter_curve(calendar_month)
+        cold = 1 + (p["admissions.cold_home_rr"] - 1) * max(w, 0.0)
+        out = {"other": (1.0, 1.0)}
+        for cause in ("respiratory", "cardiovascular"):
+            winter = 1 + p[f"admissions.winter_amplitude_{cause}"] * w
+            out[cause] = (winter, winter * cold)
+        return out
+
+    def individual(self, p, cause: str, c, rows, current, nltc, local, season: tuple[float, float]) -> np.ndarray:
+        """A resident's own rate ratio for a cause (rows of cohort c; current and nltc, local: per row)."""
+        h = self.frailty_hr[c.frailty[rows]] * local
+        if cause == "respiratory":
+            h = h * np.where(c.fuel_poor[rows], season[1], season[0])
+            h = h * flag(c.copd[rows], p["admissions.copd_rr_respiratory"])
+            h = h * flag(current, p["admissions.smoking_rr_respiratory"])
+        elif cause == "cardiovascular":
+            h = h * np.where(c.fuel_poor[rows], season[1], season[0])
+            h = h * flag(c.cvd[rows], p["admissions.cvd_rr_cardiovascular"])
+            h = h * flag(c.htn[rows], p["admissions.htn_rr_cardiovascular"])
+            h = h * flag(c.diabetes[rows], p["admissions.diabetes_rr_cardiovascular"])
+            h = h * flag(current, p["admissions.smoking_rr_cardiovascular"])
+        else:
+            h = h * self.ltc_power[nltc]
+        return h
+
     def apply(self, model, rows: Rows | None = None) -> None:
         rows = self.default_rows(model) if rows is None else rows
         c, p = model.cohort, model.params
@@ -97,6 +133,7 @@ class Admissions(Process):
         status = model.process("smoking").status_start
         w = winter_curve(model.calendar_month)
         cold_rr = 1 + (p["admissions.cold_home_rr"] - 1) * max(w, 0.0)
+        season = self.season(p, model.calendar_month)
         mods = np.array([model.modifier_bound(f"admissions.{cause}") for cause in CAUSES])
         loose = np.array([self.bound[cause] for cause in CAUSES]) * mods
         winter = np.array([1 + p["admissions.winter_amplitude_respiratory"] * w,
@@ -126,20 +163,8 @@ class Admissions(Process):
                 ub = ub * self.ltc_power[nltc[sub]]
             keep = np.flatnonzero(frac < K * rate_to_prob(ub))
             sub, frac, asd = sub[keep], frac[keep], asd[keep]
-            h = self.tables[cause][asd] * self.frailty_hr[c.frailty[sub]] * model.lsoa_acute[c.lsoa[sub]] * c.alive[sub]
-            cur = status[sub] == 1
-            if cause == "respiratory":
-                h = h * flag(c.fuel_poor[sub], cold_rr) * (1 + p["admissions.winter_amplitude_respiratory"] * w)
-                h = h * flag(c.copd[sub], p["admissions.copd_rr_respiratory"])
-                h = h * flag(cur, p["admissions.smoking_rr_respiratory"])
-            elif cause == "cardiovascular":
-                h = h * flag(c.fuel_poor[sub], cold_rr) * (1 + p["admissions.winter_amplitude_cardiovascular"] * w)
-                h = h * flag(c.cvd[sub], p["admissions.cvd_rr_cardiovascular"])
-                h = h * flag(c.htn[sub], p["admissions.htn_rr_cardiovascular"])
-                h = h * flag(c.diabetes[sub], p["admissions.diabetes_rr_cardiovascular"])
-                h = h * flag(cur, p["admissions.smoking_rr_cardiovascular"])
-            else:
-                h = h * self.ltc_power[nltc[sub]]
+            h = self.tables[cause][asd] * c.alive[sub] * self.individual(
+                p, cause, c, sub, status[sub] == 1, nltc[sub], model.lsoa_acute[c.lsoa[sub]], season[cause])
             h = h * model.modifier(f"admissions.{cause}", sub)
             adm = sub[frac < K * rate_to_prob(h)]
             if len(adm):

@@ -68,13 +68,21 @@ def base_annual_qx(age: np.ndarray, male: np.ndarray, p) -> np.ndarray:
     q70 = np.where(male, p["mortality.q70_male"], p["mortality.q70_female"])
     q80 = np.where(male, p["mortality.q80_male"], p["mortality.q80_female"])
     b = np.log(q80 / q70) / 10.0
-    q = p["mortality.q_background"] + q70 * np.exp(b * (age - 70.0))
+    # above 80 the curve rises at its own rate: a slope fitted between 70 and 80 alone leaves the
+    # oldest far too few deaths (or far too many) against the national life tables
+    b = np.where(age > 80.0, p["mortality.slope_80plus"], b)
+    q = p["mortality.q_background"] + np.where(age > 80.0, q80 * np.exp(b * (age - 80.0)), q70 * np.exp(b * (age - 70.0)))
     q = np.where(age < 1, p["mortality.q_infant"], q)
     return np.clip(q, 0.0, 0.6)
 
 
-def mortality_deprivation_rr(age: np.ndarray, decile: np.ndarray, p) -> np.ndarray:
-    """Decile rate ratio: the under-75 gradient fades to the 80+ gradient between 75 and 80."""
+def mortality_deprivation_rr(age: np.ndarray, decile: np.ndarray, p, male: np.ndarray) -> np.ndarray:
+    """Decile rate ratio (sex-specific): the under-75 gradient fades to the 80+ gradient between 75 and 80."""
     w = np.clip((np.asarray(age, dtype=float) - 75.0) / 5.0, 0.0, 1.0)
-    log_rr = (1 - w) * np.log(p["mortality.deprivation_rr_under75"]) + w * np.log(p["mortality.deprivation_rr_80plus"])
+    male = np.asarray(male, dtype=bool)
+
+    def by_sex(name: str) -> np.ndarray:
+        return np.where(male, np.log(p[f"mortality.{name}_male"]), np.log(p[f"mortality.{name}_female"]))
+
+    log_rr = (1 - w) * by_sex("deprivation_rr_under75") + w * by_sex("deprivation_rr_80plus")
     return np.exp(log_rr * decile_position(decile))

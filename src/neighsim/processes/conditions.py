@@ -6,10 +6,13 @@ import numba as nb
 import numpy as np
 
 from ..agents.cohort import CONDITIONS
+from ..population.attributes import OTHER_LTC_CAP
 from .base import Process, Result, Rows, State, slot_events, slots_of
 from .common import rate_to_prob
 from .kernels import JIT, U, candidates, runs, slot_of, uniform
-from .tables import onset_tables
+from .reference import onset_for_curve
+from .smoking import smoking_rate_ratio
+from .tables import death_hazard
 
 K_ALL = len(CONDITIONS) + 1  # four conditions and 'other', each in its own slot of one uniform
 SLACK = 1.0 + 1e-9
@@ -40,7 +43,7 @@ def _onsets(lo, hi, out, ids, alive, asd, key, loose, lsoa, lsoa_illness, htn, c
         elif slot == 3:
             has = diabetes[r]
         else:
-            has = other_ltcs[r] >= 8
+            has = other_ltcs[r] >= 8  # OTHER_LTC_CAP
         if not has and frac < K * loose[slot, a] * lsoa_illness[U(lsoa[r])] * tight[slot, U(status_start[r])]:
             out[k] = r
             k += 1
@@ -76,6 +79,25 @@ def _ltc_count(out, htn, cvd, copd, diabetes, other_ltcs):
         out[r] = other_ltcs[r] + htn[r] + cvd[r] + copd[r] + diabetes[r]
 
 
+def onset_tables(p, ref) -> dict[str, np.ndarray]:
+    """Annual onset hazards by asd for a resident whose own ratios are one: the onset that keeps each
+    cell's cohort on its prevalence curve (reference.onset_for_curve, with the conditions' excess
+    mortality), over the cell's mean ratio among those still free of the condition."""
+    c = ref.cohort
+    deaths = death_hazard(p)
+    out = {}
+    for k, cond in enumerate(CONDITIONS):
+        now, nxt = ref.target(cond)
+        inc = onset_for_curve(now, nxt, deaths, p["mortality.ltc_rr"][k])
+        at_risk = ~c[cond]
+        own = ConditionOnset.individual(p, k, c.smoking, c.quit_step, 0, ref.factor("illness"))
+        out[cond] = -np.log1p(-inc) / ref.mean(own, at_risk)
+    now, nxt = ref.target("other_ltcs")
+    at_risk = c.other_ltcs < OTHER_LTC_CAP
+    out["other"] = np.maximum(nxt - now, 0.0) / ref.mean(ref.factor("illness"), at_risk)
+    return out
+
+
 class ConditionOnset(Process):
     name = "conditions"
     description = ("onset of hypertension, CVD, COPD, diabetes and other LTCs: age (shifted earlier with "
@@ -94,13 +116,19 @@ class ConditionOnset(Process):
 
     def prepare(self, model) -> None:
         p = model.params
-        tables = onset_tables(p)
-        self.tables = {k: tables[k] for k in (*CONDITIONS, "other")}
+        self.tables = onset_tables(p, model.reference)
         local = model.lsoa_illness.max()
         self.bounds = {cond: local * max(p["conditions.smoking_hr_current"][k], p["conditions.smoking_hr_ex"][k], 1.0)
                        for k, cond in enumerate(CONDITIONS)}
         self.bounds["other"] = local
         self.table_matrix = np.stack([self.tables[c] for c in (*CONDITIONS, "other")])
+
+    @staticmethod
+    def individual(p, k: int, status, quit_step, t: int, local) -> np.ndarray:
+        """A resident's own onset rate ratio for condition k: smoking (from the month-start status) and
+        the LSOA's illness ratio."""
+        return smoking_rate_ratio(status, quit_step, t, p["mortality.quit_benefit_halflife_years"],
+                                  p["conditions.smoking_hr_current"][k], p["conditions.smoking_hr_ex"][k]) * local
 
     def begin_step(self, model) -> None:
         """Long-term conditions at the start of the month (read by admissions, frailty and QALYs)."""
@@ -134,12 +162,13 @@ class ConditionOnset(Process):
                                          * model.modifier_bound(f"onset.{cond}"))
             keep = np.flatnonzero(frac < bound)
             sub, frac = sub[keep], frac[keep]
-            h = self.tables[cond][model.asd[sub]] * model.lsoa_illness[c.lsoa[sub]] * c.alive[sub]
+            h = self.tables[cond][model.asd[sub]] * c.alive[sub]
+            local = model.lsoa_illness[c.lsoa[sub]]
             if cond == "other":
-                h = h * (c.other_ltcs[sub] < 8)
+                h = h * local * (c.other_ltcs[sub] < OTHER_LTC_CAP)
             else:
-                h = h * ~c[cond][sub] * model.modifier(f"onset.{cond}", sub) * smoking.multiplier(
-                    model, sub, p["conditions.smoking_hr_current"][k], p["conditions.smoking_hr_ex"][k])
+                h = h * ~c[cond][sub] * model.modifier(f"onset.{cond}", sub) * self.individual(
+                    p, k, smoking.status_start[sub], smoking.quit_start[sub], model.t, local)
             new = sub[frac < K_ALL * rate_to_prob(h)]
             if len(new) == 0:
                 continue

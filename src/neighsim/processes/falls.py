@@ -8,20 +8,20 @@ import numpy as np
 from .base import Process, Result, Rows, State, slot_events
 from .common import flag, rate_to_prob
 from .kernels import JIT, U, candidates, uniform
+from .tables import grid
 
-REFERENCE_FRAILTY_65 = np.array([0.55, 0.31, 0.11, 0.03])  # eFI shares at 65+ used to centre frailty RRs
 SLACK = 1.0 + 1e-9
 
 
 @nb.njit(**JIT)
-def _fallers(lo, hi, out, ids, alive, age_years, frailty, last_fall, key, t, base, recent_rr):
+def _fallers(lo, hi, out, ids, alive, asd, frailty, last_fall, key, t, base, frailty_rr, recent_rr):
     """Residents 65+ whose uniform lies under an upper bound (rate/12) of their chance of a fall;
-    base[age, frailty] holds the rate with the modifiers' bound and the slack."""
+    base[asd] holds the rate (zero under 65) with the modifiers' bound and the slack."""
     k = 0
     for r in range(U(lo), U(hi)):
-        age = min(age_years[r], 120)
-        if age >= 65 and alive[r]:
-            rate = base[U(age), U(frailty[r])]
+        rate = base[U(asd[r])]
+        if rate > 0.0 and alive[r]:
+            rate *= frailty_rr[U(frailty[r])]
             if t - last_fall[r] <= 12:
                 rate *= recent_rr
             if uniform(ids[r], key) < rate:
@@ -40,29 +40,57 @@ class Falls(Process):
     ADMISSIONS = Result("admissions_falls", "Falls admissions", "admissions")
     HIP_FRACTURES = Result("hip_fractures", "Hip fractures", "fractures")
     results = (FALLS, ADMISSIONS, HIP_FRACTURES)
-    streams = ("falls", "falls.outcome")
+    streams = ("falls", "falls.outcome", "falls.history", "falls.history.hip")
     modifiers = ("falls.rate", "falls.admission", "falls.hip_fracture")
     events = ("fall", "admission", "fracture")
 
     def prepare(self, model) -> None:
-        p = model.params
-        ages = np.arange(121)
-        annual = np.where(ages >= 80, p["falls.faller_annual_80"], p["falls.faller_annual_65"])
-        rr = np.asarray(p["falls.frailty_rr"])
-        self.base = np.where(ages >= 65, -np.log1p(-annual) / (REFERENCE_FRAILTY_65 @ rr), 0.0)
-        self.frailty_rr = rr
+        """Rates by age from the published share of fallers: the hazard F = 1 - exp(-h) is shared out over
+        the frailty categories (normalised on the start's mix at each age) and over those who fell in the
+        past year (a share F of the age group). The start is given a past year of falls drawn at the same
+        rates, so that the recent-fall ratio and post-fracture deaths hold from the first month."""
+        p, ref = model.params, model.reference
+        self.frailty_rr = np.asarray(p["falls.frailty_rr"])
+        age, _, _ = grid()
+        faller = np.where(age >= 80, p["falls.faller_annual_80"], p["falls.faller_annual_65"])
+        recent = 1 + (p["falls.previous_fall_rr"] - 1) * faller
+        mean_rr = ref.mean(self.frailty_rr[ref.cohort.frailty])
+        self.base = np.where(age >= 65, -np.log1p(-faller) / (mean_rr * recent), 0.0)  # by asd
+        self._past_year(model, recent)
+
+    def _past_year(self, model, recent: np.ndarray) -> None:
+        """Falls and hip fractures of the starting residents over the 12 months before the start."""
+        c, p = model.cohort, model.params
+        rows = np.flatnonzero(c.alive & (c.entry_step < 0) & (model.age >= 65))
+        if len(rows) == 0:
+            return
+        asd = model.asd[rows]
+        annual = self.base[asd] * self.frailty_rr[c.frailty[rows]] * recent[asd]
+        u = model.streams.uniform("falls.history", 0, c.id[rows])
+        fell = u < -np.expm1(-annual)
+        months_ago = 1 + (u / np.maximum(-np.expm1(-annual), 1e-12) * 12).astype(np.int16)  # 1..12
+        fallers = rows[fell]
+        c.last_fall_step[fallers] = -np.minimum(months_ago[fell], 12)
+        hip = self.hip_chance(p, c.male[fallers]) > model.streams.uniform("falls.history.hip", 0, c.id[fallers])
+        c.hip_fracture_step[fallers[hip]] = c.last_fall_step[fallers[hip]]
+
+    @staticmethod
+    def hip_chance(p, male: np.ndarray) -> np.ndarray:
+        """Chance a fall breaks a hip (higher in women)."""
+        hip_rr = p["falls.female_hip_rr"]
+        return p["falls.hip_fracture_per_fall"] * np.where(male, hip_rr**-0.5, hip_rr**0.5)
 
     def apply(self, model, rows: Rows | None = None) -> None:
         rows = self.default_rows(model) if rows is None else rows
         c, p, t = model.cohort, model.params, model.t
-        bound = np.outer(self.base, self.frailty_rr) * model.modifier_bound("falls.rate") * (SLACK / 12.0)
-        cand = candidates(_fallers, rows, c.n, c.id, c.alive, model.age, c.frailty, c.last_fall_step,
-                          model.streams.key_u64("falls", t), t, bound, max(p["falls.previous_fall_rr"], 1.0))
+        bound = self.base * model.modifier_bound("falls.rate") * (SLACK / 12.0)
+        cand = candidates(_fallers, rows, c.n, c.id, c.alive, model.asd, c.frailty, c.last_fall_step,
+                          model.streams.key_u64("falls", t), t, bound, self.frailty_rr,
+                          max(p["falls.previous_fall_rr"], 1.0))
         if len(cand) == 0:
             return
         u = model.draw("falls", cand)
-        age = np.minimum(c.age_months[cand] // 12, 120)
-        rate = self.base[age] * self.frailty_rr[c.frailty[cand]]
+        rate = self.base[model.asd[cand]] * self.frailty_rr[c.frailty[cand]]
         recent = (t - c.last_fall_step[cand]) <= 12
         rate = rate * flag(recent, p["falls.previous_fall_rr"]) * model.modifier("falls.rate", cand)
         fallers = cand[u < rate_to_prob(rate)]
@@ -71,10 +99,7 @@ class Falls(Process):
         c.last_fall_step[fallers] = t
         model.record(self.FALLS.name, fallers)
         model.emit("fall", fallers)
-        female = ~c.male[fallers]
-        hip_rr = p["falls.female_hip_rr"]
-        p_hip = p["falls.hip_fracture_per_fall"] * np.where(female, hip_rr**0.5, hip_rr**-0.5)
-        p_hip = p_hip * model.modifier("falls.hip_fracture", fallers)
+        p_hip = self.hip_chance(p, c.male[fallers]) * model.modifier("falls.hip_fracture", fallers)
         p_other = np.maximum(p["falls.admission_per_fall"] - p["falls.hip_fracture_per_fall"], 0.0)
         p_other = p_other * model.modifier("falls.admission", fallers)
         hip, other = slot_events(model.draw("falls.outcome", fallers), [p_hip, p_other])

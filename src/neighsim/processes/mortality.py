@@ -6,18 +6,18 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..agents.cohort import CONDITIONS
 from .base import Process, Result, Rows, State
 from .common import flag, rate_to_prob
 from .kernels import JIT, U, candidates, uniform
-from .tables import mortality_table
+from .smoking import smoking_rate_ratio
+from .tables import death_hazard
 
 SLACK = 1.0 + 1e-9
 
 
 @nb.njit(**JIT)
 def _dying(lo, hi, out, ids, alive, asd, hip_step, key, t, loose, own, status_start, smk, htn, cvd, copd, diabetes,
-           ltc_rr, frailty, frailty_hr):
+           ltc_rr, frailty, frailty_hr, lsoa, local):
     """A loose bound (loose[asd]: the table rate times the largest multipliers and the modifiers' bound,
     with the slack and the 1/12), then the resident's own (own = modifiers' bound / largest multipliers);
     everyone within a year of a hip fracture is a candidate (their excess is added separately)."""
@@ -30,7 +30,7 @@ def _dying(lo, hi, out, ids, alive, asd, hip_step, key, t, loose, own, status_st
             ub = loose[U(asd[r])]
             if u >= ub:
                 continue
-            h = smk[U(status_start[r])] * frailty_hr[U(frailty[r])] * own
+            h = smk[U(status_start[r])] * frailty_hr[U(frailty[r])] * local[U(lsoa[r])] * own
             h *= (1.0 + (ltc_rr[0] - 1.0) * htn[r]) * (1.0 + (ltc_rr[1] - 1.0) * cvd[r])
             h *= (1.0 + (ltc_rr[2] - 1.0) * copd[r]) * (1.0 + (ltc_rr[3] - 1.0) * diabetes[r])
             if u >= ub * h:
@@ -42,8 +42,9 @@ def _dying(lo, hi, out, ids, alive, asd, hip_step, key, t, loose, own, status_st
 
 class Mortality(Process):
     name = "mortality"
-    description = ("deaths by age, sex and IMD decile (ONS life-table shape), smoking, conditions, eFI "
-                   "frailty (Clegg 2016) and after hip fracture (Hawley 2016)")
+    description = ("deaths by age, sex and IMD decile (ONS life-table shape, sex-specific gradient), the LSOA's "
+                   "years of potential life lost (IoD2019), smoking, conditions, eFI frailty (Clegg 2016) "
+                   "and after hip fracture (Hawley 2016)")
     states = (State("death_step", np.int16, -1, "month of death (-1: alive or left)"),)
     DEATHS = Result("deaths", "Deaths", "deaths", lifetable=True)
     results = (DEATHS,)
@@ -52,11 +53,23 @@ class Mortality(Process):
     events = ("death",)
 
     def prepare(self, model) -> None:
-        self.table = mortality_table(model.params)
-        p = model.params
+        p, ref = model.params, model.reference
         self.frailty_hr = np.asarray(p["mortality.frailty_hr"])
+        c = ref.cohort
+        smk = smoking_rate_ratio(c.smoking, c.quit_step, 0, p["mortality.quit_benefit_halflife_years"],
+                                 p["mortality.smoking_rr_current"], p["mortality.smoking_rr_ex"])
+        start = self.individual(p, smk, c.htn, c.cvd, c.copd, c.diabetes, c.frailty, ref.factor("mortality"))
+        self.table = death_hazard(p) / ref.mean(start)
         self.max_multiplier = (max(p["mortality.smoking_rr_current"], p["mortality.smoking_rr_ex"], 1.0)
-                               * np.prod(np.maximum(p["mortality.ltc_rr"], 1.0)) * self.frailty_hr.max())
+                               * np.prod(np.maximum(p["mortality.ltc_rr"], 1.0)) * self.frailty_hr.max()
+                               * model.lsoa_mortality.max())
+
+    def individual(self, p, smoking_rr, htn, cvd, copd, diabetes, frailty, local) -> np.ndarray:
+        """A resident's own rate ratio: smoking, conditions, frailty and the LSOA's premature mortality."""
+        h = smoking_rr * self.frailty_hr[frailty] * local
+        for k, has in enumerate((htn, cvd, copd, diabetes)):
+            h = h * flag(has, p["mortality.ltc_rr"][k])
+        return h
 
     def apply(self, model, rows: Rows | None = None) -> None:
         rows = self.default_rows(model) if rows is None else rows
@@ -68,7 +81,8 @@ class Mortality(Process):
         cand = candidates(_dying, rows, c.n, c.id, c.alive, model.asd, c.hip_fracture_step,
                           model.streams.key_u64("mortality", t), t, loose, mod / (self.max_multiplier * mod),
                           model.process("smoking").status_start, smk, c.htn, c.cvd, c.copd, c.diabetes,
-                          np.asarray(p["mortality.ltc_rr"], dtype=np.float64), c.frailty, self.frailty_hr)
+                          np.asarray(p["mortality.ltc_rr"], dtype=np.float64), c.frailty, self.frailty_hr, c.lsoa,
+                          model.lsoa_mortality)
         u = model.draw("mortality", cand)
         if len(cand) == 0:
             return
@@ -76,13 +90,12 @@ class Mortality(Process):
         exact = rate_to_prob(self.table[model.asd[cand]] * self.max_multiplier * model.modifier_bound("mortality"))
         keep = np.flatnonzero((u < exact) | (c.hip_fracture_step[cand] > t - 12))
         rows, u = cand[keep], u[keep]
-        h = self.table[model.asd[rows]]
-        h = h * model.process("smoking").multiplier(model, rows, p["mortality.smoking_rr_current"],
-                                                    p["mortality.smoking_rr_ex"])
-        ltc_rr = p["mortality.ltc_rr"]
-        for k, cond in enumerate(CONDITIONS):
-            h = h * flag(c[cond][rows], ltc_rr[k])
-        h = h * self.frailty_hr[c.frailty[rows]] * model.modifier("mortality", rows)
+        smk = model.process("smoking").multiplier(model, rows, p["mortality.smoking_rr_current"],
+                                                  p["mortality.smoking_rr_ex"])
+        h = self.table[model.asd[rows]] * self.individual(p, smk, c.htn[rows], c.cvd[rows], c.copd[rows],
+                                                          c.diabetes[rows], c.frailty[rows],
+                                                          model.lsoa_mortality[c.lsoa[rows]])
+        h = h * model.modifier("mortality", rows)
         prob = rate_to_prob(h)
         hip = c.hip_fracture_step[rows]
         recent = np.flatnonzero(hip > t - 12)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..population.synth import smoking_decile_factor
+from ..population.attributes import smoking_decile_factor
 from .base import Process, Result, Rows, State
 from .common import decile_rr, flag, rate_to_prob
 from .kernels import JIT, U, candidates, uniform
@@ -22,6 +22,16 @@ def quit_decay(quit_step: np.ndarray, t: int, halflife_years: float) -> np.ndarr
     """Share of a quitter's excess risk remaining: halves every `halflife_years` since quitting."""
     months = np.maximum(t - quit_step.astype(np.float32), 0.0)
     return np.exp2(months * np.float32(-1.0 / (12.0 * halflife_years)))
+
+
+def smoking_rate_ratio(status: np.ndarray, quit_step: np.ndarray, t: int, halflife_years: float,
+                       rr_current: float, rr_ex_floor: float) -> np.ndarray:
+    """Rate ratio vs never smokers: current smokers rr_current; ex-smokers decay from rr_current to the
+    floor with time since quitting (also what rates are normalised on, processes/reference.py)."""
+    current, ex = status == 1, status == 2
+    decay = np.zeros(len(status), dtype=np.float32)
+    decay[ex] = quit_decay(quit_step[ex], t, halflife_years)
+    return 1.0 + (rr_current - 1.0) * current + (rr_ex_floor - 1.0) * ex + (rr_current - rr_ex_floor) * decay
 
 
 @nb.njit(**JIT)
@@ -152,13 +162,9 @@ class Smoking(Process):
 
     # --- what other processes read -----------------------------------------------------------------
     def multiplier(self, model, rows: np.ndarray, rr_current: float, rr_ex_floor: float) -> np.ndarray:
-        """Rate ratio vs never smokers from the month-start status: current smokers rr_current;
-        ex-smokers decay from rr_current to the floor with time since quitting."""
-        s = self.status_start[rows]
-        current, ex = s == 1, s == 2
-        decay = np.zeros(len(rows), dtype=np.float32)
-        decay[ex] = quit_decay(self.quit_start[rows][ex], model.t, self.halflife)
-        return (1.0 + (rr_current - 1.0) * current + (rr_ex_floor - 1.0) * ex + (rr_current - rr_ex_floor) * decay)
+        """Rate ratio vs never smokers from the month-start status (see smoking_rate_ratio)."""
+        return smoking_rate_ratio(self.status_start[rows], self.quit_start[rows], model.t, self.halflife,
+                                  rr_current, rr_ex_floor)
 
     def household_quits(self, model, rows: np.ndarray) -> np.ndarray:
         hh = model.cohort.household[rows]
