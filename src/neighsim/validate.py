@@ -11,6 +11,7 @@ age-specific rate per head in both years: a baseline must hold steady.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,25 @@ class ValidationProbe:
         self.hip = np.zeros(shape)
         self.deaths = np.zeros(shape)
         self.snapshots: dict[int, dict[str, Any]] = {}
+        self.start_ages = np.zeros(0, dtype=np.int64)
+        self.year_end_ages: dict[int, np.ndarray] = {}  # projection year -> ages of the living at its end
+
+    @classmethod
+    def pooled(cls, probes: list[ValidationProbe]) -> ValidationProbe:
+        """Counts summed and snapshots joined over replicates."""
+        out = probes[0]
+        for other in probes[1:]:
+            out.person_months += other.person_months
+            out.hip += other.hip
+            out.deaths += other.deaths
+            for c in CAUSES:
+                out.by_cause[c] += other.by_cause[c]
+            out.start_ages = np.concatenate([out.start_ages, other.start_ages])
+            for y, ages in other.year_end_ages.items():
+                out.year_end_ages[y] = np.concatenate([out.year_end_ages[y], ages])
+            for t, snap in other.snapshots.items():
+                out.snapshots[t] = {k: np.concatenate([out.snapshots[t][k], v]) for k, v in snap.items()}
+        return out
 
     @property
     def admissions(self) -> np.ndarray:
@@ -57,6 +77,9 @@ class ValidationProbe:
         return self.by_cause["falls"]
 
     def attach(self, model: NeighbourhoodModel) -> None:
+        # ages as built, before the first month's ageing (begin_step at t=0 has already aged everyone)
+        c = model.cohort
+        self.start_ages = np.minimum(c.age_months[c.alive] // 12, AGES - 1).astype(np.int64)
         model.listen("admission", self._on_admission)
         model.listen("fracture", self._on_fracture)
         model.listen("death", self._on_death)
@@ -85,6 +108,9 @@ class ValidationProbe:
         np.add.at(self.person_months[model.t // 12], (a, d), 1)
 
     def end_step(self, model) -> None:
+        if (model.t + 1) % 12 == 0:
+            live = np.flatnonzero(model.cohort.alive)
+            self.year_end_ages[model.t // 12] = (model.cohort.age_months[live] // 12).astype(np.int64)
         if model.t == 11 or model.t == model.months - 1:
             c = model.cohort
             live = np.flatnonzero(c.alive)
@@ -152,11 +178,32 @@ def simulate_target(spec: dict[str, Any], probe: ValidationProbe, le: pd.DataFra
         return _rate(probe.falls_adm[year], pm, 65, 120, None, 1e5)
     if m == "hip_fractures_per_100k_65":
         return _rate(probe.hip[year], pm, 65, 120, None, 1e5)
+    if m == "population_growth":
+        # years: 1 -> over the year judged; otherwise over the whole horizon (the same in both columns)
+        lo, hi = spec.get("ages", [0, 120])
+        if spec.get("years") == 1:
+            start = probe.start_ages if year == 0 else probe.year_end_ages[year - 1]
+            end = probe.year_end_ages[year]
+        else:
+            start, end = probe.start_ages, probe.year_end_ages[max(probe.year_end_ages)]
+        return float(((end >= lo) & (end <= hi)).sum() / max(((start >= lo) & (start <= hi)).sum(), 1) - 1)
     if m in ("le", "le_sii"):
         out_name = OUT.life_expectancy if m == "le" else OUT.sii_life_expectancy
-        sel = le[(le["outcome"] == out_name) & (le["stratum"] == f"sex={spec['sex']}")]
+        level, area = area_of(spec)
+        sel = le[(le["outcome"] == out_name) & (le["stratum"] == f"sex={spec['sex']}") & (le["level"] == level)]
+        if area is not None:
+            sel = sel[sel["area"] == area]
         return float(sel["value"].iloc[0]) if len(sel) else float("nan")
     return _prev(probe.snapshots[snap_t], spec, m)
+
+
+def area_of(spec: dict[str, Any]) -> tuple[str, str | None]:
+    """The area a life-expectancy target is about: the ICS, a place or a local authority."""
+    if "la" in spec:
+        return "la", str(spec["la"])
+    if "place" in spec:
+        return "place", str(spec["place"])
+    return "ics", None
 
 
 def _within(spec: dict[str, Any], sim: float) -> bool:
@@ -165,44 +212,64 @@ def _within(spec: dict[str, Any], sim: float) -> bool:
     return bool(ok and np.isfinite(sim))
 
 
-def run_baseline(cfg: ICSConfig, progress: bool = True, params=None) -> tuple[NeighbourhoodModel, ValidationProbe, Any]:
-    """The baseline with the validation probe attached (also used by calibration)."""
-    pop = build_population(cfg)
-    probe = ValidationProbe(cfg.time.months)
-    model = NeighbourhoodModel(pop, params, interventions=[probe])
+@dataclass
+class Baseline:
+    """What validation and calibration read from baseline runs: the probe's counts and the life-table
+    counts, pooled over replicates (each replicate its own random numbers)."""
+
+    probe: ValidationProbe
+    lifetable: pd.DataFrame
+    months: int
+    population: Any
+
+    def life_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Life expectancy rows (ICS, places, LAs) from the pooled deaths and person-time of the first
+        and of the last year."""
+        out = []
+        for lo, hi in ((0, 12), (self.months - 12, self.months)):
+            part = self.lifetable[(self.lifetable["month"] >= lo) & (self.lifetable["month"] < hi)]
+            out.append(life_expectancy_table(part, self.population.geography, "year"))
+        return out[0], out[1]
+
+
+def run_baseline(cfg: ICSConfig, progress: bool = True, params=None, replicates: int = 1,
+                 population=None, months: int | None = None) -> Baseline:
+    """The baseline with the validation probe attached, pooled over replicates (also used by calibration)."""
+    pop = population if population is not None else build_population(cfg)
+    months = int(months if months is not None else cfg.time.months)
+    probes, tables = [], []
     bar = None
     if progress:
         import sys
 
         from tqdm import tqdm
 
-        bar = tqdm(total=model.months, desc="baseline months", unit="month", file=sys.stderr)
-    model.run(progress=bar.update if bar else None)
+        bar = tqdm(total=months * replicates, desc="baseline months", unit="month", file=sys.stderr)
+    for r in range(replicates):
+        probe = ValidationProbe(months)
+        model = NeighbourhoodModel(pop, params, interventions=[probe], replicate=r, months=months)
+        model.run(progress=bar.update if bar else None)
+        tables.append(model.lifetable_counts())
+        probes.append(probe)
+        model.close()
     if bar:
         bar.close()
-    return model, probe, pop
+    lt = pd.concat(tables, ignore_index=True).assign(scenario="baseline", replicate=0, param_draw=-1)
+    return Baseline(ValidationProbe.pooled(probes), lt, months, pop)
 
 
-def year_life_tables(model: NeighbourhoodModel, geography) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """ICS life expectancy rows from the deaths and person-time of the first and of the last year."""
-    lt = model.lifetable_counts().assign(scenario="baseline", replicate=0, param_draw=-1)
-    out = []
-    for lo, hi in ((0, 12), (model.months - 12, model.months)):
-        part = lt[(lt["month"] >= lo) & (lt["month"] < hi)]
-        le = life_expectancy_table(part, geography, "year")
-        out.append(le[le["level"] == "ics"])
-    return out[0], out[1]
-
-
-def judge(targets: dict[str, dict[str, Any]], model: NeighbourhoodModel, probe: ValidationProbe,
-          geography) -> pd.DataFrame:
+def judge(targets: dict[str, dict[str, Any]], run: Baseline) -> pd.DataFrame:
     """Every target in the first and the last projection year."""
-    le_first, le_final = year_life_tables(model, geography)
+    le_first, le_final = run.life_tables()
+    probe, geography = run.probe, run.population.geography
     last_year = len(probe.person_months) - 1
     rows = []
     for name, spec in targets.items():
+        level, area = area_of(spec)
+        if level == "la" and area not in geography.las:
+            continue  # a local authority this run does not hold
         sim = simulate_target(spec, probe, le_first, 0, 11)
-        fin = simulate_target(spec, probe, le_final, last_year, model.months - 1)
+        fin = simulate_target(spec, probe, le_final, last_year, run.months - 1)
         rows.append({"target": name, "measure": spec["measure"], "source": spec["source"],
                      "observed": float(spec["observed"]), "simulated": round(sim, 4),
                      "simulated_final_year": round(fin, 4), "tolerance": float(spec["tolerance"]),
@@ -212,53 +279,98 @@ def judge(targets: dict[str, dict[str, Any]], model: NeighbourhoodModel, probe: 
 
 def drift_table(probe: ValidationProbe, months: int) -> pd.DataFrame:
     """Age-specific rates per head (per 1,000 person-years, or prevalence) in the first and last year,
-    by the recorder's age bands: what a steady baseline keeps within DRIFT_TOLERANCE."""
+    by the recorder's age bands: what a steady baseline keeps within DRIFT_TOLERANCE.
+
+    The last year's rate is standardised, single year of age by single year of age, to the first year's
+    ages within the band: a band whose residents get younger or older (the 1960s birth cohorts reaching
+    65) would otherwise look like a change of rate. Each change has a 95% interval from the counts
+    (Poisson for events, binomial for prevalence). `steady` is False only where the whole interval lies
+    beyond +/-5% (chance alone cannot explain the change); `within_5pct` is the point estimate's verdict
+    where there are DRIFT_MIN_EVENTS."""
     last = len(probe.person_months) - 1
     edges = list(AGE_BANDS) + [AGES]
     rows = []
 
-    def add(measure: str, band: str, a: float, b: float, unit: str, events: float) -> None:
+    def add(measure: str, band: str, unit: str, counts: tuple[np.ndarray, np.ndarray],
+            denoms: tuple[np.ndarray, np.ndarray], scale: float, binomial: bool) -> None:
+        (x0, x1), (n0, n1) = counts, denoms  # by single year of age
+        a = x0.sum() / n0.sum() * scale if n0.sum() > 0 else float("nan")
+        seen = n1 > 0
+        w = n0 * seen
+        b = (w[seen] * x1[seen] / n1[seen]).sum() / w.sum() * scale if w.sum() > 0 else float("nan")
         change = (b / a - 1) if a > 0 else float("nan")
-        judged = bool(np.isfinite(change) and events >= DRIFT_MIN_EVENTS)
+        c0, c1, d0, d1 = x0.sum(), x1.sum(), n0.sum(), n1.sum()
+        var = (1 / c0 + 1 / c1 - ((1 / d0 + 1 / d1) if binomial else 0.0)) if c0 > 0 and c1 > 0 else float("nan")
+        half = 1.96 * np.sqrt(max(var, 0.0)) if np.isfinite(var) else float("nan")
+        lo, hi = (np.exp(np.log1p(change) - half) - 1, np.exp(np.log1p(change) + half) - 1) \
+            if np.isfinite(change) and change > -1 else (float("nan"), float("nan"))
+        judged = bool(np.isfinite(change) and c0 >= DRIFT_MIN_EVENTS)
         rows.append({"measure": measure, "age_band": band, "unit": unit, "first_year": a, "final_year": b,
-                     "change": change, "events_first_year": int(events),
-                     "within_5pct": bool(abs(change) <= DRIFT_TOLERANCE) if judged else None})
+                     "change": change, "change_low": lo, "change_high": hi, "events_first_year": int(c0),
+                     "within_5pct": bool(abs(change) <= DRIFT_TOLERANCE) if judged else None,
+                     "steady": bool(lo <= DRIFT_TOLERANCE and hi >= -DRIFT_TOLERANCE) if np.isfinite(lo) else None})
 
     events = {**{f"admissions_{c}": probe.by_cause[c] for c in CAUSES}, "hip_fractures": probe.hip,
               "deaths": probe.deaths}
+    snaps = [probe.snapshots[11], probe.snapshots[months - 1]]
     for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
         band = AGE_BAND_NAMES[k]
-        py = [probe.person_months[y][lo:hi].sum() / 12.0 for y in (0, last)]
+        py = tuple(probe.person_months[y][lo:hi].sum(axis=1) / 12.0 for y in (0, last))
         for measure, arr in events.items():
-            a, b = (arr[y][lo:hi].sum() / py[i] * 1000.0 if py[i] > 0 else float("nan")
-                    for i, y in enumerate((0, last)))
-            add(measure, band, a, b, "per 1,000 person-years", arr[0][lo:hi].sum())
-        snaps = [probe.snapshots[11], probe.snapshots[months - 1]]
+            add(measure, band, "per 1,000 person-years", (arr[0][lo:hi].sum(axis=1), arr[last][lo:hi].sum(axis=1)),
+                py, 1000.0, False)
         masks = [(s["age"] >= lo) & (s["age"] < hi) for s in snaps]
+        ages = [np.minimum(s["age"][m], AGES - 1) - lo for s, m in zip(snaps, masks, strict=True)]
+        size = hi - lo
+        n = tuple(np.bincount(a, minlength=size).astype(float) for a in ages)
         flags = {f"prevalent_{cond}": [s[cond][m] for s, m in zip(snaps, masks, strict=True)] for cond in CONDITIONS}
         flags["multimorbid"] = [s["nltc"][m] >= 2 for s, m in zip(snaps, masks, strict=True)]
         for j, lab in enumerate(FRAILTY_LABELS[1:], start=1):
             if lo >= 50:
                 flags[f"frailty_{lab}"] = [s["frailty"][m] == j for s, m in zip(snaps, masks, strict=True)]
-        for measure, (a, b) in flags.items():
-            add(measure, band, float(a.mean()), float(b.mean()), "prevalence", a.sum())
+        for measure, pair in flags.items():
+            x = tuple(np.bincount(a, weights=f.astype(float), minlength=size) for a, f in zip(ages, pair, strict=True))
+            add(measure, band, "prevalence", x, n, 1.0, True)
+    return pd.DataFrame(rows)
+
+
+def areas_table(targets: dict[str, dict[str, Any]], run: Baseline) -> pd.DataFrame:
+    """Life expectancy and its slope index of inequality by area (ICS, places, LAs) and sex, in both
+    years, with the published figure where the targets have one."""
+    first, final = run.life_tables()
+    keys = ["level", "area", "outcome", "stratum"]
+    both = first.merge(final[keys + ["value"]], on=keys, suffixes=("_first", "_final"))
+    both = both[both["stratum"].isin(["sex=male", "sex=female"])].copy()
+    published = {}
+    for spec in targets.values():
+        if spec["measure"] in ("le", "le_sii"):
+            level, area = area_of(spec)
+            out = OUT.life_expectancy if spec["measure"] == "le" else OUT.sii_life_expectancy
+            published[(level, area, out, f"sex={spec['sex']}")] = (spec["observed"], spec["source"])
+    rows = []
+    for r in both.itertuples():
+        area = None if r.level == "ics" else r.area
+        obs, src = published.get((r.level, area, r.outcome, r.stratum), (float("nan"), ""))
+        rows.append({"level": r.level, "area": r.area, "sex": r.stratum.split("=")[1], "measure": r.outcome,
+                     "first_year": round(r.value_first, 2), "final_year": round(r.value_final, 2),
+                     "published": obs, "source": src})
     return pd.DataFrame(rows)
 
 
 def run_validation(cfg: ICSConfig, out: str | Path, targets_path: str | Path | None = None,
-                   progress: bool = True) -> pd.DataFrame:
+                   progress: bool = True, replicates: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     from .runner.experiment import prepare_folder
 
     targets = load_targets(targets_path)
     outdir = prepare_folder(Path(out))
-    model, probe, pop = run_baseline(cfg, progress)
-    df = judge(targets, model, probe, pop.geography)
-    drift = drift_table(probe, model.months)
-    model.close()
+    run = run_baseline(cfg, progress, replicates=replicates)
+    df = judge(targets, run)
+    drift = drift_table(run.probe, run.months)
+    areas_table(targets, run).to_csv(outdir / "areas.csv", index=False)
     df.to_csv(outdir / "validation.csv", index=False)
     drift.to_csv(outdir / "drift.csv", index=False)
     validation_figure(df, outdir / "validation.png")
-    return df
+    return df, drift
 
 
 def validation_figure(df: pd.DataFrame, path: Path) -> None:
