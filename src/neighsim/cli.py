@@ -78,6 +78,12 @@ def _config(args: argparse.Namespace):
         overrides["population"] = pop
     if getattr(args, "seed", None) is not None:
         overrides["seed"] = args.seed
+    folder, flag = getattr(args, "parameters_dir", None), "--start" if hasattr(args, "start") else "--parameters"
+    if folder is not None:
+        if not Path(folder).is_dir():
+            raise NeighsimError(f"{flag} {folder}: no such folder (expected a folder of parameter files, such as "
+                                "configs/parameters or one written by `neighsim calibrate`)")
+        overrides["parameters"] = str(Path(folder).resolve())
     return load_config(args.config, **overrides)
 
 
@@ -94,7 +100,7 @@ def _add_output(p: argparse.ArgumentParser, out_help: str) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+def _add_common(p: argparse.ArgumentParser, parameters_folder: bool = True) -> None:
     p.add_argument("--config", metavar="FILE", default=None,
                    help="ICS configuration file (default: configs/ics.yaml)")
     p.add_argument("--seed", type=SEED, default=None, help="master seed (default: from the configuration)")
@@ -102,6 +108,10 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="fraction of residents to synthesise, 0.001 to 1, e.g. 0.05 for a quick look (default 1)")
     p.add_argument("--la", action="append", metavar="NAME", type=_la,
                    help="restrict to a local authority (repeatable, any case), e.g. --la Tamworth")
+    if parameters_folder:
+        p.add_argument("--parameters", dest="parameters_dir", metavar="DIR", default=None,
+                       help="parameter folder to use instead of the configuration's (e.g. one written by "
+                            "`neighsim calibrate`)")
 
 
 @command("population")
@@ -160,6 +170,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from .runner.experiment_file import load_experiment
 
     spec, cfg, scenarios = load_experiment(args.file)
+    if args.parameters_dir is not None:
+        if not Path(args.parameters_dir).is_dir():
+            raise NeighsimError(f"--parameters {args.parameters_dir}: no such folder (expected a folder of parameter "
+                                "files, such as configs/parameters or one written by `neighsim calibrate`)")
+        cfg = cfg.with_overrides(parameters=str(Path(args.parameters_dir).resolve()))
     out = Path(args.out or spec.out or Path("out") / spec.name)
     res = run_experiment(cfg, out, scenarios=scenarios, replicates=spec.replicates,
                          neighbourhoods=spec.neighbourhoods, backend=args.backend or spec.backend,
@@ -186,20 +201,67 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("calibrate")
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibrate import Calibration, knob, run_study
+    from .parameters import load_parameters
+
+    if args.start is not None:
+        args.parameters_dir = args.start
+    cfg = _config(args)
+    base = load_parameters(cfg.parameters_dir())
+    knobs = []
+    for item in args.parameters:
+        name, _, rng = item.partition("=")
+        if name not in base:
+            raise NeighsimError(f"--parameters {name}: no such parameter (names are file.key, e.g. "
+                                "falls.admission_per_fall; see configs/parameters/)")
+        knobs.append(knob(base.spec(name), rng or None))
+    cal = Calibration(cfg, args.targets, knobs, args.target, months=args.months, replicates=args.replicates,
+                      rebuild=args.rebuild)
+    out = Path(args.out)
+    rec = run_study(cal, out, args.trials, args.resume, progress=_progress_enabled(args))
+    print(f"Calibration: {rec['trials']} trials ({rec['seconds_this_run']:.0f} s this run), chosen trial "
+          f"{rec['best_trial']} with score {rec['best_score']:.3g} (the lowest among trials inside every tolerance, "
+          f"if any; below 1: within tolerance on average), "
+          f"{rec['accepted_draws']} accepted joint draws.")
+    for name, v in rec["parameters"].items():
+        print(f"  {name:<40} start {v['start']:<10.4g} fitted {v['fitted']:<10.4g} range {v['range'][0]:.4g}"
+              f" to {v['range'][1]:.4g}")
+    for t in rec["targets"]:
+        print(f"  {'pass' if t['within'] else 'FAIL'}  {t['target']:<34} published {t['observed']:>9.4g}  "
+              f"simulated {t['simulated']:>9.4g}")
+    print(f"Written {out}/trials.csv and {out}/calibrated/ (use it with --parameters {out}/calibrated)")
+    if not rec["accepted_draws"]:
+        print("Warning: no trial had every target within its tolerance, so no accepted_draws.csv was written and a "
+              "PSA would draw these parameters one by one; add trials (--resume --trials N) or review the targets.",
+              file=sys.stderr)
+    return 0
+
+
 @command("validate")
 def cmd_validate(args: argparse.Namespace) -> int:
     from .validate import run_validation
 
     cfg = _config(args)
-    df = run_validation(cfg, args.out, args.targets, progress=_progress_enabled(args))
+    df, drift = run_validation(cfg, args.out, args.targets, progress=_progress_enabled(args),
+                               replicates=args.replicates)
     n = len(df)
     k0, k1 = int(df["pass"].sum()), int(df["pass_final_year"].sum())
     for r in df.rename(columns={"pass": "ok", "pass_final_year": "ok_final"}).itertuples():
         marks = f"{'pass' if r.ok else 'FAIL'} {'pass' if r.ok_final else 'FAIL'}"
         print(f"  {marks}  {r.target:<26} published {r.observed:>9.4g}  simulated {r.simulated:>9.4g}"
               f"  final year {r.simulated_final_year:>9.4g}")
-    print(f"First year: {k0} of {n} targets within tolerance ({k0 / n:.0%}); final year: {k1} of {n} ({k1 / n:.0%}). "
-          f"Written {args.out}/validation.csv, drift.csv and validation.png")
+    judged = drift[drift["within_5pct"].notna()]
+    beyond = judged[~judged["within_5pct"].astype(bool)]
+    moved = drift[drift["steady"].eq(False)]
+    print(f"First year: {k0} of {n} targets within tolerance ({k0 / n:.0%}); final year: {k1} of {n} ({k1 / n:.0%}).")
+    print(f"Drift, first to final year: {len(judged)} age-specific rates with enough events; {len(beyond)} moved "
+          f"more than 5% ({', '.join(f'{r.measure} {r.age_band} {r.change:+.1%}' for r in beyond.itertuples()) or 'none'}); "
+          f"{len(moved)} beyond 5% by more than chance "
+          f"({', '.join(f'{r.measure} {r.age_band} {r.change:+.1%}' for r in moved.itertuples()) or 'none'}).")
+    print(f"Written {args.out}/validation.csv, drift.csv, areas.csv (life expectancy and its inequality by "
+          "place, local authority and sex) and validation.png")
     return 0
 
 
@@ -309,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["serial", "ray"], default=None, help="override the file's backend")
     p.add_argument("--address", default=None, help="an existing Ray cluster")
     p.add_argument("--workers", type=WORKERS, default=None, help="local Ray workers")
+    p.add_argument("--parameters", dest="parameters_dir", metavar="DIR", default=None,
+                   help="parameter folder to use instead of the configuration's (e.g. one written by "
+                        "`neighsim calibrate`)")
     _add_output(p, "output folder (default: the file's `out`, or out/NAME)")
 
     p = sub.add_parser("report", help="write report.html, report.md, results.xlsx and figures for a run",
@@ -316,12 +381,47 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a self-contained report.html, report.md, results.xlsx and figures/*.png.")
     p.add_argument("dir", metavar="DIR", help="output folder of `neighsim run` or `neighsim experiment`")
 
+    p = sub.add_parser("calibrate", help="fit parameters to published targets (Optuna) and write a parameter folder",
+                       description="Fit the chosen parameters to a targets file with Optuna's TPE sampler: each "
+                                   "trial runs the baseline (first projection year) and scores the targets. "
+                                   "Writes OUT/trials.csv and OUT/calibrated/ (the parameter folder with the "
+                                   "best values, calibration.yaml with the fit and its provenance, and "
+                                   "accepted_draws.csv for the PSA), which any command takes with --parameters. "
+                                   "Example: neighsim calibrate --parameters falls.admission_per_fall "
+                                   "--target falls_admissions_65plus --trials 30 --scale 0.25")
+    _add_common(p, parameters_folder=False)
+    p.add_argument("--parameters", nargs="+", required=True, metavar="NAME[=LOW:HIGH]",
+                   help="parameters to fit (file.key); the search range is the parameter's own uncertainty "
+                        "(central 95%%) unless given")
+    p.add_argument("--targets", default=None, metavar="FILE",
+                   help="targets file in the format of configs/targets.yaml (default: that file)")
+    p.add_argument("--target", action="append", metavar="NAME", help="fit only these targets of the file "
+                                                                     "(repeatable; default all)")
+    p.add_argument("--trials", type=_number(int, 1, 100_000, "a whole number of trials"), default=40,
+                   help="trials in the study in all, counting those of a resumed study (default 40)")
+    p.add_argument("--months", type=_number(int, 12, 600, "a whole number of months"), default=12,
+                   help="months each trial simulates; targets are read in the first year (default 12)")
+    p.add_argument("--replicates", type=REPLICATES, default=1, help="baseline replicates per trial (default 1)")
+    p.add_argument("--rebuild", action="store_true",
+                   help="synthesise the residents again in every trial (needed for parameters of the starting "
+                        "population, such as frailty.prevalence_65plus; slower)")
+    p.add_argument("--start", metavar="DIR", default=None,
+                   help="parameter folder to start from (default: the configuration's)")
+    p.add_argument("--out", default="out/calibration", help="output folder (default out/calibration)")
+    p.add_argument("--resume", action="store_true", help="add trials to the study already in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
     p = sub.add_parser("validate", help="run the baseline and compare it with published figures",
                        description="Run the baseline for the whole horizon and write validation.csv (target, "
-                                   "source, observed, simulated, tolerance, pass) and validation.png.")
+                                   "source, observed, simulated in the first and in the final year, tolerance, "
+                                   "pass, pass_final_year), drift.csv (age-specific rates per head in both years) "
+                                   "and validation.png.")
     _add_common(p)
     p.add_argument("--out", default="out/validation", help="output folder (default out/validation)")
     p.add_argument("--targets", default=None, help="targets file (default configs/targets.yaml)")
+    p.add_argument("--replicates", type=REPLICATES, default=3,
+                   help="baseline replicates pooled (default 3: life expectancy of one local authority in one "
+                        "year is otherwise too noisy to judge)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sub.add_parser("plan", help="print the monthly step plan and the registered interventions",

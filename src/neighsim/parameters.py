@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -93,10 +94,18 @@ class Parameter:
 
 
 class ParameterSet:
-    """All parameters, addressed as 'group.name'. Values are read with `p['group.name']`."""
+    """All parameters, addressed as 'group.name'. Values are read with `p['group.name']`.
 
-    def __init__(self, params: dict[str, Parameter]):
+    `joint`: accepted joint draws of calibrated parameters (a table, one column per parameter) from
+    `neighsim calibrate`; a PSA draw takes one row of it for those parameters, so that the draw keeps
+    reproducing the calibration targets, instead of drawing them one by one."""
+
+    def __init__(self, params: dict[str, Parameter], joint: pd.DataFrame | None = None):
         self._p = dict(params)
+        self.joint = joint
+
+    def spec(self, key: str) -> Parameter:
+        return self._p[key]
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -107,9 +116,6 @@ class ParameterSet:
 
     def __contains__(self, key: str) -> bool:
         return key in self._p
-
-    def spec(self, key: str) -> Parameter:
-        return self._p[key]
 
     def items(self):
         return self._p.items()
@@ -127,11 +133,17 @@ class ParameterSet:
             if k not in new:
                 raise KeyError(f"unknown parameter '{k}'")
             new[k] = replace(new[k], value=tuple(v) if isinstance(v, list | tuple | np.ndarray) else v)
-        return ParameterSet(new)
+        return ParameterSet(new, self.joint)
 
     def draw(self, rng: np.random.Generator) -> ParameterSet:
-        """A probabilistic-sensitivity draw of every uncertain parameter (sorted order: reproducible)."""
-        return ParameterSet({k: self._p[k].draw(rng) for k in sorted(self._p)})
+        """A probabilistic-sensitivity draw of every uncertain parameter (sorted order: reproducible);
+        calibrated parameters with accepted joint draws take one row of them together."""
+        drawn = {k: self._p[k].draw(rng) for k in sorted(self._p)}
+        if self.joint is not None and len(self.joint):
+            row = self.joint.iloc[int(rng.integers(len(self.joint)))]
+            for k, v in row.items():
+                drawn[k] = replace(drawn[k], value=float(v))
+        return ParameterSet(drawn, self.joint)
 
     def values(self) -> dict[str, Any]:
         return {k: p.value for k, p in self._p.items()}
@@ -266,7 +278,7 @@ def load_parameters(directory: str | Path) -> ParameterSet:
     if not d.is_dir():
         raise ConfigError(str(d), None, "parameter folder not found")
     params: dict[str, Parameter] = {}
-    files = sorted(d.glob("*.yaml"))
+    files = sorted(f for f in d.glob("*.yaml") if f.name != CALIBRATION_RECORD)
     if not files:
         raise ConfigError(str(d), None, "no parameter files (*.yaml) in this folder")
     for f in files:
@@ -275,4 +287,30 @@ def load_parameters(directory: str | Path) -> ParameterSet:
             raise ConfigError(str(f), None, "expected a mapping of parameter names to specs")
         for name, spec in _check_file(f, raw).items():
             params[f"{f.stem}.{name}"] = _parameter(f, f"{f.stem}.{name}", spec)
-    return ParameterSet(params)
+    return ParameterSet(params, _joint_draws(d / ACCEPTED_DRAWS, params))
+
+
+ACCEPTED_DRAWS = "accepted_draws.csv"
+CALIBRATION_RECORD = "calibration.yaml"  # what `neighsim calibrate` fitted, to what and how well (not parameters)
+
+
+def _joint_draws(path: Path, params: dict[str, Parameter]) -> pd.DataFrame | None:
+    """The accepted joint draws written by `neighsim calibrate`, checked: known scalar parameters,
+    finite numbers, at least one row."""
+    if not path.is_file():
+        return None
+    try:
+        df = pd.read_csv(path)
+    except Exception as exc:  # pandas raises several parser errors; all mean "not a table we can read"
+        raise ConfigError(str(path), None, f"cannot read as CSV: {exc}") from None
+    for col in df.columns:
+        if col not in params:
+            raise ConfigError(str(path), col, "not a parameter of this folder (a column per calibrated parameter)")
+        if isinstance(params[col].value, tuple):
+            raise ConfigError(str(path), col, "a list-valued parameter cannot take joint draws")
+        values = pd.to_numeric(df[col], errors="coerce")
+        if values.isna().any() or not np.isfinite(values).all():
+            raise ConfigError(str(path), col, "expected a finite number in every row")
+    if df.empty or not len(df.columns):
+        raise ConfigError(str(path), None, "expected a header of parameter names and at least one row")
+    return df.astype(float)

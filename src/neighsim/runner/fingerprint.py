@@ -58,7 +58,8 @@ def config_digest(cfg: ICSConfig) -> str:
 
 def parameters_digest(params: ParameterSet) -> str:
     """Values and distributions (what draws are made from); sources and notes do not change results."""
-    return digest({k: [p.value, p.dist] for k, p in sorted(params.items())})
+    joint = None if params.joint is None else params.joint.to_dict(orient="list")
+    return digest({"values": {k: [p.value, p.dist] for k, p in sorted(params.items())}, "joint": joint})
 
 
 def scenario_digest(scenario: Any) -> str:
