@@ -39,11 +39,11 @@ def _leavers(lo, hi, out, ids, alive, la, age_years, key, monthly):
 
 
 @nb.njit(**JIT)
-def _alive_by_age(alive, position, age_years, out):
-    """Living residents per (neighbourhood position, age 0..100)."""
+def _alive_by_age(alive, neighbourhood, position, age_years, out):
+    """Living residents per (neighbourhood position, age 0..100), in one pass over the rows."""
     for r in range(U(alive.size)):
         if alive[r]:
-            out[U(position[r]), U(min(age_years[r], 100))] += 1
+            out[U(position[U(neighbourhood[r])]), U(min(age_years[r], 100))] += 1
 
 
 @nb.njit(**JIT)
@@ -173,22 +173,25 @@ class Immigration(Process):
         # each neighbourhood lies in one LA: its row of the rates
         first = np.array([model.initial_blocks[n][0] for n in nbs])
         self.monthly = monthly[c.la[first].astype(np.int64)]  # [neighbourhood position, age]
+        # each neighbourhood's starting rows, where templates are looked for
+        self.block_lo = first.astype(np.int64)
+        self.block_hi = np.array([model.initial_blocks[n][1] for n in nbs], dtype=np.int64)
 
     def apply(self, model, rows: Rows | None = None) -> None:
         c = model.cohort
         nbs = np.asarray(model.neighbourhoods)
         alive = np.zeros((len(nbs), 101), dtype=np.int64)
-        _alive_by_age(c.alive, self.position[c.neighbourhood], model.age, alive)
+        _alive_by_age(c.alive[: c.n], c.neighbourhood[: c.n], self.position, model.age, alive)
         cell_ids = (nbs[:, None].astype(np.uint64) * np.uint64(128) + np.arange(101, dtype=np.uint64)).ravel()
         counts = poisson_from_uniform((self.monthly * alive).ravel(),
                                       model.streams.uniform("migration.in", model.t, cell_ids))
         if counts.sum() == 0:
             return
         cell = np.repeat(np.arange(counts.size), counts)
-        nbhd, age = nbs[cell // 101], cell % 101
+        pos, age = cell // 101, cell % 101
+        nbhd = nbs[pos]
         ids = model.new_ids(nbhd)
-        lo = np.array([model.initial_blocks[n][0] for n in nbhd], dtype=np.int64)
-        hi = np.array([model.initial_blocks[n][1] for n in nbhd], dtype=np.int64)
+        lo, hi = self.block_lo[pos], self.block_hi[pos]
         template = _templates(ids, age.astype(np.int64), lo, hi, c.alive, model.age,
                               model.streams.key_u64("migration.template", model.t))
         ok = template >= 0
