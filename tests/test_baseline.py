@@ -188,3 +188,13 @@ def test_growth_starts_from_the_population_as_built(small_population):
     built = np.sort(np.minimum(small_population.cohort.age_months // 12, 120))
     run = run_baseline(small_population.config, progress=False, population=small_population, months=12)
     assert np.array_equal(np.sort(run.probe.start_ages), built)
+
+
+def test_projection_years_are_mid_years():
+    """The projection's year y is 30 June y: a start date on that day takes that year's figures."""
+    import datetime as dt
+
+    from neighsim.population.migration import _snpp, snpp_at
+
+    assert np.allclose(snpp_at("Tamworth", dt.date(2022, 6, 30)), _snpp()["Tamworth"][0])
+    assert np.allclose(snpp_at("Tamworth", dt.date(2026, 6, 30)), _snpp()["Tamworth"][4])

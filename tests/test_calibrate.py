@@ -110,3 +110,18 @@ def test_ranges_scores_and_writing(tmp_path):
     assert again["falls.female_hip_rr"] == 1.75 and again.spec("falls.female_hip_rr").calibrated
     assert again.spec("falls.female_hip_rr").source == p.spec("falls.female_hip_rr").source
     assert (folder / "falls.yaml").read_text().startswith("# Falls")  # comments kept
+
+
+@pytest.mark.parametrize("extra, target, why", [
+    ([], "growth_65plus", "whole 60-month horizon and the run simulates 12 months"),
+    (SMALL, "growth_65plus_one_year", "growth of all nine local authorities"),
+    (SMALL, "le_male_stoke_on_trent", "Stoke-on-Trent, which the run does not hold"),
+])
+def test_targets_the_run_cannot_judge_are_refused_by_name(tmp_path, capsys, extra, target, why):
+    """A named target the calibration run cannot simulate is a clear error, never a silent misfit
+    (five-year growth against one simulated year, the nine LAs' growth against one LA)."""
+    argv = ["calibrate", *extra, "--parameters", "falls.admission_per_fall", "--target", target,
+            "--trials", "1", "--out", str(tmp_path / "cal"), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert target in err and why in err and "Traceback" not in err

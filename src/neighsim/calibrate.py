@@ -30,7 +30,7 @@ from .config import ICSConfig
 from .errors import NeighsimError
 from .parameters import ACCEPTED_DRAWS, CALIBRATION_RECORD, Parameter, ParameterSet, load_parameters
 from .population import build_population
-from .validate import area_of, load_targets, run_baseline, simulate_target
+from .validate import load_targets, not_applicable, run_baseline, simulate_target
 
 STUDY_FILE = "study.db"
 RECORD_FILE = CALIBRATION_RECORD
@@ -118,8 +118,11 @@ class Calibration:
                 raise NeighsimError(f"--target: {unknown} not in the targets file (it has {sorted(all_targets)})")
             all_targets = {k: all_targets[k] for k in target_names}
         las = cfg.population.local_authorities
-        self.targets = {k: v for k, v in all_targets.items()
-                        if not (las and area_of(v)[0] == "la" and area_of(v)[1] not in las)}
+        why = {k: not_applicable(v, las, months, cfg.time.months) for k, v in all_targets.items()}
+        if target_names and any(why.values()):
+            bad = "; ".join(f"{k}: {w}" for k, w in why.items() if w)
+            raise NeighsimError(f"--target cannot be fitted on this run ({bad})")
+        self.targets = {k: v for k, v in all_targets.items() if not why[k]}
         if not self.targets:
             raise NeighsimError("no targets to fit (the targets file is empty, or its targets are for areas this "
                                 "run does not hold)")

@@ -206,6 +206,21 @@ def area_of(spec: dict[str, Any]) -> tuple[str, str | None]:
     return "ics", None
 
 
+def not_applicable(spec: dict[str, Any], las: list[str] | None, months: int, horizon: int) -> str | None:
+    """Why a target cannot be judged on a run of these local authorities and months (None if it can):
+    a local authority the run does not hold; growth of the nine LAs on a run of some of them; growth over
+    the whole horizon on a shorter run."""
+    level, area = area_of(spec)
+    if level == "la" and las and area not in las:
+        return f"it is about {area}, which the run does not hold"
+    if spec["measure"] == "population_growth":
+        if las and len(las) < 9:
+            return "it is the growth of all nine local authorities"
+        if spec.get("years") != 1 and months < horizon:
+            return f"it is the growth over the whole {horizon}-month horizon and the run simulates {months} months"
+    return None
+
+
 def _within(spec: dict[str, Any], sim: float) -> bool:
     obs, tol = float(spec["observed"]), float(spec["tolerance"])
     ok = abs(sim / obs - 1) <= tol if spec["kind"] == "relative" else abs(sim - obs) <= tol
@@ -265,9 +280,8 @@ def judge(targets: dict[str, dict[str, Any]], run: Baseline) -> pd.DataFrame:
     last_year = len(probe.person_months) - 1
     rows = []
     for name, spec in targets.items():
-        level, area = area_of(spec)
-        if level == "la" and area not in geography.las:
-            continue  # a local authority this run does not hold
+        if not_applicable(spec, geography.las, run.months, run.months):
+            continue  # e.g. a local authority this run does not hold
         sim = simulate_target(spec, probe, le_first, 0, 11)
         fin = simulate_target(spec, probe, le_final, last_year, run.months - 1)
         rows.append({"target": name, "measure": spec["measure"], "source": spec["source"],
@@ -299,8 +313,15 @@ def drift_table(probe: ValidationProbe, months: int) -> pd.DataFrame:
         w = n0 * seen
         b = (w[seen] * x1[seen] / n1[seen]).sum() / w.sum() * scale if w.sum() > 0 else float("nan")
         change = (b / a - 1) if a > 0 else float("nan")
-        c0, c1, d0, d1 = x0.sum(), x1.sum(), n0.sum(), n1.sum()
-        var = (1 / c0 + 1 / c1 - ((1 / d0 + 1 / d1) if binomial else 0.0)) if c0 > 0 and c1 > 0 else float("nan")
+        c0, d0 = x0.sum(), n0.sum()
+        # variance of log(b / a): the first year's crude rate, plus the standardised last-year rate's own
+        # (sum over ages of weight^2 x the age's variance: Poisson counts, or binomial proportions)
+        var = float("nan")
+        if c0 > 0 and np.isfinite(b) and b > 0:
+            r1 = x1[seen] / n1[seen]
+            per_age = r1 * (1 - r1) / n1[seen] if binomial else x1[seen] / n1[seen] ** 2
+            var_b = float((w[seen] ** 2 * per_age).sum() / w.sum() ** 2) * scale ** 2
+            var = (1 / c0 - (1 / d0 if binomial else 0.0)) + var_b / b ** 2
         half = 1.96 * np.sqrt(max(var, 0.0)) if np.isfinite(var) else float("nan")
         lo, hi = (np.exp(np.log1p(change) - half) - 1, np.exp(np.log1p(change) + half) - 1) \
             if np.isfinite(change) and change > -1 else (float("nan"), float("nan"))

@@ -20,7 +20,7 @@ from functools import cache
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, NeighsimError
 from ..parameters import ParameterSet
 from ..processes.common import MAX_AGE, base_annual_qx
 from . import sources
@@ -60,7 +60,7 @@ def snpp_total(la: str, year: int) -> float:
 def snpp_at(la: str, when: dt.date, source: str = "configs/ics.yaml") -> np.ndarray:
     """The projection's persons by age 0..90 (90 = 90+) of an LA at a date, linear between mid-years."""
     years = snpp_years()
-    t = when.year + (when - dt.date(when.year, 1, 1)).days / 365.25 - 0.5  # mid-year = x.0
+    t = when.year + (when - dt.date(when.year, 6, 30)).days / 365.25  # the projection's years are 30 June
     if not years[0] <= t <= years[-1]:
         raise ConfigError(source, "population.start_date",
                           f"expected a date between mid-{years[0]} and mid-{years[-1]}, the years of the bundled "
@@ -82,6 +82,9 @@ def align_to_snpp(expected: np.ndarray, la_of_row: np.ndarray, las: list[str], w
         have = expected[rows].sum(axis=(0, 2))  # [101]
         want = snpp_at(la, when, source)
         f = np.ones(MAX_AGE + 1)
+        if ((have[:90] <= 0) & (want[:90] > 0)).any():
+            raise NeighsimError(f"{la}: the carried-forward population has nobody of some age the ONS "
+                                "projection has, so it cannot be aligned to it")
         f[:90] = np.divide(want[:90], have[:90], out=np.ones(90), where=have[:90] > 0)
         top = have[90:].sum()
         f[90:] = want[90] / top if top > 0 else 1.0
