@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from neighsim.cli import main
 
@@ -71,3 +72,20 @@ def test_bench_json(capsys):
     for key in ("residents", "steps", "seconds", "agent_steps_per_second", "peak_memory_mb", "per_agent_speedup"):
         assert key in res
     assert res["per_agent_identical"] is True and res["per_agent_speedup"] > 1
+
+
+def test_a_name_declared_twice_is_refused():
+    """States, results and outcomes are declared once; a second declaration of a name is an error."""
+    from neighsim.processes.base import Process
+    from neighsim.processes.plan import PLAN, declared_results, declared_states
+
+    class Copy(Process):
+        name = "copy"
+        states = PLAN[1].states
+        results = PLAN[1].results
+
+    assert len(declared_states()) == len({s.name for s in declared_states()})
+    with pytest.raises(ValueError, match="declared twice"):
+        declared_states((*PLAN, Copy))
+    with pytest.raises(ValueError, match="declared twice"):
+        declared_results((*PLAN, Copy))

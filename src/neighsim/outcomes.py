@@ -50,15 +50,10 @@ DERIVED = (
 @cache
 def registry() -> dict[str, Outcome]:
     """Engine results (from the processes' declarations) and derived outcomes, by name."""
-    from .processes.plan import declared_results
+    from .processes.plan import declared_once, declared_results
 
-    out: dict[str, Outcome] = {}
-    for r in declared_results():
-        out[r.name] = Outcome(r.name, r.label, r.unit, "count")
-    for o in DERIVED:
-        if o.name in out:
-            raise ValueError(f"outcome {o.name!r} is declared twice")
-        out[o.name] = o
+    engine = [Outcome(r.name, r.label, r.unit, "count") for r in declared_results()]
+    out: dict[str, Outcome] = {o.name: o for o in declared_once([*engine, *DERIVED], "outcome")}
     for name in RATE_OF:
         base = out[name]
         out[f"{name}_per_1000"] = Outcome(f"{name}_per_1000", f"{base.label} per 1,000 person-years",

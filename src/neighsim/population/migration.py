@@ -52,11 +52,6 @@ def snpp_years() -> np.ndarray:
     return np.sort(sources.read("snpp")["year"].unique())
 
 
-def snpp_total(la: str, year: int) -> float:
-    """The projection's all-ages population of a local authority at mid-`year`."""
-    return float(_snpp()[la][np.searchsorted(snpp_years(), year)].sum())
-
-
 def snpp_at(la: str, when: dt.date, source: str = "configs/ics.yaml") -> np.ndarray:
     """The projection's persons by age 0..90 (90 = 90+) of an LA at a date, linear between mid-years."""
     years = snpp_years()

@@ -18,6 +18,7 @@ Per-resident draws come from the counter-based streams, keyed on the resident id
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 
@@ -34,7 +35,7 @@ from . import sources
 from .attributes import assign_health
 from .geography import Geography, build_geography, restrict_geography
 from .households import assign_lsoa
-from .migration import align_to_snpp, net_migration_rates, snpp_total
+from .migration import align_to_snpp, net_migration_rates, snpp_at
 from .network import Network, build_network
 from .projection import project, split_90plus, stochastic_round
 
@@ -122,16 +123,18 @@ def build_population(config: ICSConfig | None = None, params: ParameterSet | Non
     decile = raw["lsoa11_code"].map(imd["imd_decile"]).to_numpy(float)
     years = (cfg.population.start_date - cfg.population.base_date).days / 365.25
     las_all = list(LOCAL_AUTHORITIES)
-    migration = net_migration_rates(p, las_all)[raw["lad19_name"].map({la: i for i, la in enumerate(las_all)}).to_numpy()]
     la_of_row = raw["lad19_name"].map({la: i for i, la in enumerate(las_all)}).to_numpy()
+    migration = net_migration_rates(p, las_all)[la_of_row]
     expected = project(pop, _female_share(raw["lad19_name"]), decile, years, p, migration)
     expected = align_to_snpp(expected, la_of_row, las_all, cfg.population.start_date, cfg.source or "configs/ics.yaml")
     # neighbourhoods are drawn on published counts (mid-2020 by LSOA, scaled to the ONS projection's
     # mid-2026 total of each LA), not on the model's own carried-forward ones, so that a calibrated
     # parameter folder (mortality, migration) never moves a neighbourhood's boundary
-    grow = raw["lad19_name"].map({la: snpp_total(la, cfg.population.start_date.year) for la in las_all})
-    grow = grow / pd.Series(pop.sum(axis=1)).groupby(raw["lad19_name"]).transform("sum")
-    lsoa_total = pd.Series(pop.sum(axis=1) * grow.to_numpy(), index=raw["lsoa11_code"])
+    mid_year = dt.date(cfg.population.start_date.year, 6, 30)
+    la_total = np.array([snpp_at(la, mid_year, cfg.source or "configs/ics.yaml").sum() for la in las_all])
+    published = pop.sum(axis=1)
+    lsoa_total = pd.Series(published * (la_total / np.bincount(la_of_row, weights=published))[la_of_row],
+                           index=raw["lsoa11_code"])
     timings["project"] = time.perf_counter() - t0
 
     # 3. Geography on the full (unscaled) published population of every LSOA.

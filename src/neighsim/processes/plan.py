@@ -36,25 +36,23 @@ def default_plan() -> list[Process]:
     return [cls() for cls in PLAN]
 
 
-def declared_states(plan: tuple[type[Process], ...] = PLAN) -> list[State]:
-    seen: dict[str, State] = {}
-    for cls in plan:
-        for s in cls.states:
-            if s.name in seen:
-                raise ValueError(f"state {s.name!r} is declared by two processes")
-            seen[s.name] = s
+def declared_once(items, what: str) -> list:
+    """Declarations by name, refusing a name declared twice (a name is written once)."""
+    seen: dict[str, object] = {}
+    for item in items:
+        if item.name in seen:
+            raise ValueError(f"{what} {item.name!r} is declared twice")
+        seen[item.name] = item
     return list(seen.values())
+
+
+def declared_states(plan: tuple[type[Process], ...] = PLAN) -> list[State]:
+    return declared_once((s for cls in plan for s in cls.states), "state")
 
 
 def declared_results(plan: tuple[type[Process], ...] = PLAN) -> list[Result]:
     """Every result the engine records, each once (the recorder, summary and report read these)."""
-    out: dict[str, Result] = {r.name: r for r in MODEL_RESULTS}
-    for cls in plan:
-        for r in cls.results:
-            if r.name in out:
-                raise ValueError(f"result {r.name!r} is declared twice")
-            out[r.name] = r
-    return list(out.values())
+    return declared_once((*MODEL_RESULTS, *(r for cls in plan for r in cls.results)), "result")
 
 
 def snapshot_results() -> frozenset[str]:
