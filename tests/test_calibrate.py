@@ -94,7 +94,7 @@ def test_ranges_scores_and_writing(tmp_path):
     from neighsim.errors import NeighsimError
 
     with pytest.raises(NeighsimError, match="no uncertainty range"):
-        knob(p.spec("mortality.q80_female"))
+        knob(p.spec("mortality.q_background"))  # fixed: no range of its own
     with pytest.raises(NeighsimError, match="LOW:HIGH"):
         knob(p.spec("mortality.q80_male"), "0.09")
     with pytest.raises(NeighsimError, match="one number at a time"):
