@@ -74,8 +74,11 @@ def test_frailty_transitions_reproduce_next_years_shares(tamworth):
     rates = m.process("frailty").rates
     age = np.repeat(np.arange(121), 20)
     cell = (age >= 55) & (age <= 90) & (ref.targets.count > 500)
+    from neighsim.processes.frailty import fall_factor_mean
+
     probs = -np.expm1(-rates * np.stack([ref.mean(p["frailty.ltc_progression_rr"] ** ref.nltc.astype(float),
-                                                  ref.cohort.frailty == k) for k in range(3)], axis=1))
+                                                  ref.cohort.frailty == k) for k in range(3)], axis=1)
+                      * fall_factor_mean(p, ref)[:, :3])  # the expected ratio after falls and hip fractures
     hr = np.asarray(p["mortality.frailty_hr"])
     s = now * np.exp(-death_hazard(p)[:, None] * hr / (now @ hr)[:, None])
     onset, g1, g2 = probs.T

@@ -9,10 +9,22 @@ import numpy as np
 from .base import Process, Result, Rows, State, slots_of
 from .common import flag, rate_to_prob
 from .kernels import JIT, U, candidates, slot_of, uniform
+from .smoking import quit_decay
 from .tables import admission_tables
 
 CAUSES = ("respiratory", "cardiovascular", "other")
 SLACK = 1.0 + 1e-9
+
+
+def smoking_excess(status: np.ndarray, quit_step: np.ndarray, t: int, halflife_years: float) -> np.ndarray:
+    """Share of the current-smoker excess of admission each resident carries: 1 for smokers, 0 for never
+    smokers, and for ex-smokers an excess that halves every `halflife_years` since quitting (quitters
+    before the projection, whose quit month is unknown, are taken as long past: 0)."""
+    out = (status == 1).astype(np.float64)
+    ex = np.flatnonzero(status == 2)
+    if len(ex):
+        out[ex] = quit_decay(quit_step[ex], t, halflife_years)
+    return out
 
 
 def winter_curve(calendar_month: int) -> float:
@@ -39,7 +51,7 @@ def _admitted(lo, hi, out, ids, alive, asd, nltc, key, loose, own, ltc_power, fr
         if frac >= K * loose[slot, a] * personal * (1.0 + (other - 1.0) * (slot == K - 1)):
             continue
         h = personal
-        cur = status_start[r] == 1
+        cur = status_start[r] >= 1  # a bound: an ex-smoker's ratio lies between never and current
         if slot == 0:  # respiratory
             h *= (1.0 + (cold_rr - 1.0) * fuel_poor[r]) * winter[0]
             h *= (1.0 + (rr[0] - 1.0) * copd[r]) * (1.0 + (rr[1] - 1.0) * cur)
@@ -77,7 +89,8 @@ class Admissions(Process):
         months = [self.season(p, m) for m in range(1, 13)]
         year = {cause: tuple(np.mean([m[cause][k] for m in months]) for k in (0, 1)) for cause in CAUSES}
         c = ref.cohort
-        current = c.smoking == 1
+        self.halflife = float(p["admissions.quit_benefit_halflife_years"])
+        current = smoking_excess(c.smoking, c.quit_step, 0, self.halflife)
         means = {cause: ref.mean(self.individual(p, cause, c, slice(None), current, ref.nltc, ref.factor("acute"),
                                                  year[cause])) for cause in CAUSES}
         self.tables = admission_tables(p, means)
@@ -110,7 +123,8 @@ class Admissions(Process):
         return out
 
     def individual(self, p, cause: str, c, rows, current, nltc, local, season: tuple[float, float]) -> np.ndarray:
-        """A resident's own rate ratio for a cause (rows of cohort c; current and nltc, local: per row)."""
+        """A resident's own rate ratio for a cause (rows of cohort c; current: the share of the smoking
+        excess each row carries, see smoking_excess; nltc, local: per row)."""
         h = self.frailty_hr[c.frailty[rows]] * local
         if cause == "respiratory":
             h = h * np.where(c.fuel_poor[rows], season[1], season[0])
@@ -130,7 +144,8 @@ class Admissions(Process):
         rows = self.default_rows(model) if rows is None else rows
         c, p = model.cohort, model.params
         nltc = model.process("conditions").nltc
-        status = model.process("smoking").status_start
+        smoking = model.process("smoking")
+        status, quit = smoking.status_start, smoking.quit_start
         w = winter_curve(model.calendar_month)
         cold_rr = 1 + (p["admissions.cold_home_rr"] - 1) * max(w, 0.0)
         season = self.season(p, model.calendar_month)
@@ -164,7 +179,7 @@ class Admissions(Process):
             keep = np.flatnonzero(frac < K * rate_to_prob(ub))
             sub, frac, asd = sub[keep], frac[keep], asd[keep]
             h = self.tables[cause][asd] * c.alive[sub] * self.individual(
-                p, cause, c, sub, status[sub] == 1, nltc[sub], model.lsoa_acute[c.lsoa[sub]], season[cause])
+                p, cause, c, sub, smoking_excess(status[sub], quit[sub], model.t, self.halflife), nltc[sub], model.lsoa_acute[c.lsoa[sub]], season[cause])
             h = h * model.modifier(f"admissions.{cause}", sub)
             adm = sub[frac < K * rate_to_prob(h)]
             if len(adm):

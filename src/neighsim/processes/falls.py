@@ -75,6 +75,18 @@ class Falls(Process):
         c.hip_fracture_step[fallers[hip]] = c.last_fall_step[fallers[hip]]
 
     @staticmethod
+    def annual_chances(p, ref) -> tuple[np.ndarray, np.ndarray]:
+        """Chance of at least one fall, and of a hip fracture, in a year [asd, frailty category] at the
+        start's rates (what Frailty normalises its progression on): the same base rate as prepare."""
+        frailty_rr = np.asarray(p["falls.frailty_rr"])
+        age, _, _ = grid()
+        faller = np.where(age >= 80, p["falls.faller_annual_80"], p["falls.faller_annual_65"])
+        mean_rr = ref.mean(frailty_rr[ref.cohort.frailty])
+        base = np.where(age >= 65, -np.log1p(-faller) / mean_rr, 0.0)  # the mean hazard of a cell, recent falls included
+        rate = base[:, None] * frailty_rr[None, :]
+        return -np.expm1(-rate), -np.expm1(-rate * p["falls.hip_fracture_per_fall"])
+
+    @staticmethod
     def hip_chance(p, male: np.ndarray) -> np.ndarray:
         """Chance a fall breaks a hip (higher in women)."""
         hip_rr = p["falls.female_hip_rr"]

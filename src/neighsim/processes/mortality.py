@@ -1,11 +1,12 @@
 """Deaths: England-average curve by age and sex, deprivation gradient, smoking (with time since
-quitting), long-term conditions, frailty, and excess mortality after a hip fracture."""
+quitting), long-term conditions, frailty, cold homes in winter, and excess mortality after a hip fracture."""
 
 from __future__ import annotations
 
 import numba as nb
 import numpy as np
 
+from .admissions import winter_curve
 from .base import Process, Result, Rows, State
 from .common import flag, rate_to_prob
 from .kernels import JIT, U, candidates, uniform
@@ -44,7 +45,7 @@ class Mortality(Process):
     name = "mortality"
     description = ("deaths by age, sex and IMD decile (ONS life-table shape, sex-specific gradient), the LSOA's "
                    "years of potential life lost (IoD2019), smoking, conditions, eFI frailty (Clegg 2016) "
-                   "and after hip fracture (Hawley 2016)")
+                   "in cold (fuel-poor) homes in winter, and after hip fracture (Hawley 2016)")
     states = (State("death_step", np.int16, -1, "month of death (-1: alive or left)"),)
     DEATHS = Result("deaths", "Deaths", "deaths", lifetable=True)
     results = (DEATHS,)
@@ -59,10 +60,17 @@ class Mortality(Process):
         smk = smoking_rate_ratio(c.smoking, c.quit_step, 0, p["mortality.quit_benefit_halflife_years"],
                                  p["mortality.smoking_rr_current"], p["mortality.smoking_rr_ex"])
         start = self.individual(p, smk, c.htn, c.cvd, c.copd, c.diabetes, c.frailty, ref.factor("mortality"))
-        self.table = death_hazard(p) / ref.mean(start)
+        self.cold_rr = float(p["mortality.cold_home_winter_rr"])
+        year = float(np.mean([self.cold_factor(m) for m in range(1, 13)]))  # a fuel-poor home's annual mean
+        self.table = death_hazard(p) / ref.mean(start * flag(c.fuel_poor, year))
+        model.add_modifier("mortality", ColdHomes(self))
         self.max_multiplier = (max(p["mortality.smoking_rr_current"], p["mortality.smoking_rr_ex"], 1.0)
                                * np.prod(np.maximum(p["mortality.ltc_rr"], 1.0)) * self.frailty_hr.max()
                                * model.lsoa_mortality.max())
+
+    def cold_factor(self, calendar_month: int) -> float:
+        """Mortality ratio of a fuel-poor (cold) home this month: the winter curve's positive part."""
+        return 1.0 + (self.cold_rr - 1.0) * max(winter_curve(calendar_month), 0.0)
 
     def individual(self, p, smoking_rr, htn, cvd, copd, diabetes, frailty, local) -> np.ndarray:
         """A resident's own rate ratio: smoking, conditions, frailty and the LSOA's premature mortality."""
@@ -113,3 +121,19 @@ class Mortality(Process):
             model.record(self.DEATHS.name, dead)
             model.record_lt(self.DEATHS.name, dead)
             model.emit("death", dead)
+
+
+class ColdHomes:
+    """The winter excess of deaths in fuel-poor homes, as a hazard modifier of 'mortality' so that the
+    engine's thinning bound includes it (a warm-homes intervention removes it for treated homes)."""
+
+    def __init__(self, mortality: Mortality):
+        self.mortality = mortality
+        self.upper_bound = max(mortality.cold_rr, 1.0)
+        self.__name__ = "mortality:cold_homes"
+
+    def __call__(self, model, rows) -> np.ndarray | float:
+        f = self.mortality.cold_factor(model.calendar_month)
+        if f == 1.0:
+            return 1.0
+        return flag(model.cohort.fuel_poor[rows], f)
