@@ -24,7 +24,9 @@ Common delivery options (the `Delivery` record, read from scenario files by scen
   targeted) residents at the start across the ICS, so that every neighbourhood can run as its own
   task and give the same answer, and a run of some local authorities gets their share; pro-rated per
   month; oversubscribed places are allocated at random, to the highest risk, or to the most
-  deprived first, within each neighbourhood;
+  deprived first, within each neighbourhood. Capacity may instead be set per area, from a budget, or
+  as the same places as another scenario (capacity.py); the places each neighbourhood gets are
+  recorded every month as '<name>_places';
 - cost per participant plus a fixed cost per year for the whole ICS programme (scaled and divided
   like capacity).
 
@@ -47,6 +49,7 @@ from ..agents.cohort import Cohort
 from ..errors import NeighsimError
 from ..parameters import ParameterSet
 from ..processes.common import decile_position, expit, logit
+from .capacity import place_window, record_places
 from .rules import Rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -129,7 +132,13 @@ class Delivery:
     capacity: float | None = None  # places per year, whole ICS at full scale; None: unlimited
     allocation: str = "random"
     costs: dict[str, Value] = field(default_factory=dict)  # per_participant, fixed_per_year, module items
-    shares: dict[int, float] | None = None  # neighbourhood -> share of capacity and fixed cost
+    shares: dict[int, float] | None = None  # neighbourhood -> share of fixed cost (and of capacity by default)
+    # capacity set per area, from a budget or from another scenario (capacity.py): its own neighbourhood shares,
+    # the (start, end, ramp_months) of the scenario it copies, and how it was set (for reports)
+    capacity_shares: dict[int, float] | None = None
+    schedule: tuple[dt.date | None, dt.date | None, int] | None = None
+    capacity_note: str = ""
+    same_as: str | None = None  # 'same places as' this scenario; resolved when scenarios are loaded together
 
     def __post_init__(self):
         if self.allocation not in ALLOCATIONS:
@@ -251,6 +260,8 @@ class Intervention:
         self.end_t: int | None = None
         self.scale = 1.0
         self.shares: dict[int, float] = {}
+        self.capacity_shares: dict[int, float] = {}
+        self.place_window: tuple[int, int | None, int] = (0, None, 0)
 
     # --- engine hooks ------------------------------------------------------------------------------
     def attach(self, model: NeighbourhoodModel) -> None:
@@ -262,11 +273,16 @@ class Intervention:
         if shares is None:  # built directly, not from a scenario file: this model's own residents
             shares = type(self).compute_shares(model.cohort, self.rule, d.targeting)
         self.shares = {int(k): float(v) for k, v in shares.items()}
+        self.capacity_shares = self.shares if d.capacity_shares is None else {
+            int(k): float(v) for k, v in d.capacity_shares.items()}
+        self.place_window = place_window(self, model.start)
         self.setup(model)
 
     def begin_step(self, model: NeighbourhoodModel) -> None:
         if self.active(model.t) and self.fixed_per_year > 0:
             self._charge_fixed(model)
+        if self.active(model.t) and self.delivery.capacity is not None:
+            record_places(self, model)
         self.on_begin(model)
 
     def end_step(self, model: NeighbourhoodModel) -> None:
@@ -279,7 +295,8 @@ class Intervention:
             "totals": {k: float(v) for k, v in sorted(self.totals.items())},
             "effects": dict(self.effects), "uptake": self.uptake, "uptake_deprivation_or": self.uptake_or,
             "costs": dict(self.costs), "fixed_cost_per_year": self.fixed_per_year,
-            "capacity_per_year": d.capacity, "allocation": d.allocation, "eligibility": self.rule.source,
+            "capacity_per_year": d.capacity, "capacity_set": d.capacity_note or None,
+            "allocation": d.allocation, "eligibility": self.rule.source,
             "targeting": d.targeting.describe(), "start_month": self.start_t, "end_month": self.end_t,
             "ramp_months": d.ramp_months, "scale": self.scale,
         }
@@ -401,11 +418,11 @@ class Intervention:
         cap = self.delivery.capacity
         if cap is None:
             return None
-        if not self.active(t):
+        start, end, r = self.place_window  # this module's own, or that of the scenario whose places it copies
+        if not self.active(t) or t < start or (end is not None and t >= end):
             return 0
-        per_month = cap * self.scale * self.shares.get(int(neighbourhood), 0.0) / 12.0
-        k = t - self.start_t
-        r = self.delivery.ramp_months
+        per_month = cap * self.scale * self.capacity_shares.get(int(neighbourhood), 0.0) / 12.0
+        k = t - start
         a = math.floor(per_month * cumulative_ramp(k + 1, r) + 1e-9)
         b = math.floor(per_month * cumulative_ramp(k, r) + 1e-9)
         return max(a - b, 0)
@@ -469,7 +486,8 @@ class Intervention:
         model.record(f"{self.name}_cost", rows, w)
         total = float(w.sum())
         self.totals["cost"] += total
-        if item:
+        if item:  # each component costed on its own (not summed again: only '<name>_cost' is)
+            model.record(f"{self.name}_cost_{item}", rows, w)
             self.totals[f"cost_{item}"] += total
 
     def _charge_fixed(self, model: NeighbourhoodModel) -> None:

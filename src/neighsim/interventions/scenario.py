@@ -12,6 +12,7 @@
         eligibility: frailty >= moderate or fell_last_12m   # replaces the module's default rule
         uptake: 0.5                    # or {probability: 0.5, deprivation_or: 0.9}; numbers or parameter names
         capacity: 6000                 # places (homes for warm_homes) per year, whole area at full scale; null: unlimited
+                                       # or {per: place, places: {...}}, {same_as: SCENARIO}; or budget: (capacity.py)
         allocation: highest_risk       # random | highest_risk | most_deprived
         cost: {per_participant: 300, fixed_per_year: 0}
         effects: {exercise_rate_ratio: 0.77}   # overrides of the module's pathway numbers
@@ -39,8 +40,10 @@ from ..model import add_months
 from ..parameters import ParameterSet, load_parameters
 from . import registry
 from .base import Delivery, Targeting, Value, month_index
+from .capacity import entry_capacity, place_settings
+from .contributions import Contributions, resolve_contributions
 from .rules import Rule
-from .schema import NAME_PATTERN, scenario_model, value_type_check
+from .schema import CAPACITY_TAGS, NAME_PATTERN, scenario_model, value_type_check
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,12 @@ class InterventionSpec:
             "eligibility": d.rule.source if d.rule is not None else cls.default_rule,
             "uptake": d.uptake if d.uptake is not None else (cls.uptake_param or 1.0),
             "uptake_deprivation_or": d.uptake_or if d.uptake_or is not None else (cls.uptake_or_param or 1.0),
-            "capacity_per_year": d.capacity, "allocation": d.allocation,
+            "capacity_per_year": d.capacity, "capacity_set": d.capacity_note or None, "allocation": d.allocation,
             "cost": {**{k: v for k, v in cls.cost_spec.items() if v}, "fixed_per_year": 0.0, **d.costs},
             "effects": {k: self.effects.get(k, e.param) for k, e in cls.effects_spec.items()},
             "options": dict(self.options),
             "neighbourhood_shares": {str(k): round(v, 6) for k, v in (d.shares or {}).items()},
+            **place_settings(d),
         }
 
 
@@ -84,14 +88,21 @@ class Scenario:
     description: str
     file: str
     specs: tuple[InterventionSpec, ...]
+    contributions: Contributions | None = None  # run the package's subsets too (contributions.py)
+    subset_of: str | None = None  # a subset of this package, run for its contributions (runner/packages.py)
 
     def build(self, params: ParameterSet) -> list:
         """Fresh intervention objects for one task, with this task's parameter values (PSA draws)."""
         return [s.build(params) for s in self.specs]
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "file": self.file,
-                "interventions": [s.describe() for s in self.specs]}
+        out = {"name": self.name, "description": self.description, "file": self.file,
+               "interventions": [s.describe() for s in self.specs]}
+        if self.contributions is not None:
+            out["contributions"] = self.contributions.describe()
+        if self.subset_of is not None:
+            out["subset_of"] = self.subset_of
+        return out
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -145,7 +156,7 @@ def parse_scenario(raw: Any, cfg: ICSConfig, *, file: str = "<scenario>", params
     try:
         doc = scenario_model(types).model_validate(raw, context={"params": params})
     except ValidationError as exc:
-        raise validation_to_config_error(file, exc, frozenset(types)) from None
+        raise validation_to_config_error(file, exc, frozenset(types) | CAPACITY_TAGS) from None
     name = doc.name or default_name
     if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
         raise ConfigError(file, "name", f"expected a short name (letters, digits, _ . -), got {name!r}")
@@ -161,7 +172,8 @@ def parse_scenario(raw: Any, cfg: ICSConfig, *, file: str = "<scenario>", params
                                                  f"interventions[{seen[spec.name]}]); give each a distinct 'name'")
         seen[spec.name] = i
         specs.append(spec)
-    return Scenario(name=name, description=doc.description, file=file, specs=tuple(specs))
+    return Scenario(name=name, description=doc.description, file=file, specs=tuple(specs),
+                    contributions=resolve_contributions(doc.contributions, [s.name for s in specs], file))
 
 
 @dataclass
@@ -203,17 +215,11 @@ def _entry_spec(ctx: _Context, entry: Any, pre: str) -> InterventionSpec:
                 value_type_check(e.kind, e.param, ctx.params)
             except ValueError as exc:
                 ctx.fail(f"{pre}.effects.{k}", f"the default is wrong: {exc}")
-    if entry.capacity == 0:
-        ctx.warn(f"{pre}.capacity", "capacity 0 serves nobody: the intervention does nothing")
     if uptake == 0:
         ctx.warn(f"{pre}.uptake", "uptake 0: nobody takes the offer, so the intervention does nothing")
-    shares = None
-    fixed = costs.get("fixed_per_year", 0.0)
-    if entry.capacity is not None or isinstance(fixed, str) or fixed > 0:
-        shares = cls.compute_shares(ctx.population().cohort, rule, targeting)
+    places = entry_capacity(ctx, cls, entry, rule, targeting, costs, pre)  # capacity, budget, shares
     delivery = Delivery(start=start, end=end, ramp_months=ramp, targeting=targeting, rule=rule,
-                        uptake=uptake, uptake_or=uptake_or, capacity=entry.capacity, allocation=entry.allocation,
-                        costs=costs, shares=shares)
+                        uptake=uptake, uptake_or=uptake_or, allocation=entry.allocation, costs=costs, **places)
     return InterventionSpec(type=entry.type, name=entry.name or entry.type, delivery=delivery, effects=effects,
                             options=options, description=entry.description)
 

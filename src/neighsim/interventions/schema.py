@@ -20,8 +20,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PlainValidator,
+    Tag,
     ValidationInfo,
     WithJsonSchema,
     create_model,
@@ -29,6 +31,7 @@ from pydantic import (
 )
 
 from .base import ALLOCATIONS, Intervention
+from .contributions import CONTRIBUTIONS_FIELD_DOC, ContributionsField
 from .rules import Rule, RuleError
 
 PARAMETER_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -190,6 +193,51 @@ def _check_rule(v: Any) -> Any:
     return v
 
 
+AREA_LEVELS = ("place", "locality", "neighbourhood")
+AreaKey = Annotated[int | str, Field(description="an area's name (any case) or id")]
+
+
+class CapacityByArea(_Strict):
+    """Places a year for each listed area (whole programme at full scale); unlisted areas get none."""
+
+    per: Literal[AREA_LEVELS] = Field(description="the level of the areas listed")  # type: ignore[valid-type]
+    places: Annotated[dict[AreaKey, value_type("count", allow_param=False)], Field(min_length=1, max_length=1000)]
+
+
+class BudgetByArea(_Strict):
+    """Pounds a year for each listed area; places = pounds / the module's per_participant cost."""
+
+    per: Literal[AREA_LEVELS] = Field(description="the level of the areas listed")  # type: ignore[valid-type]
+    pounds: Annotated[dict[AreaKey, value_type("cost", allow_param=False)], Field(min_length=1, max_length=1000)]
+
+
+class SameAs(_Strict):
+    """Each neighbourhood gets the places per month the same-named intervention gets in another scenario."""
+
+    same_as: Annotated[str, Field(min_length=1, max_length=300,
+                                  description="a scenario of the same run: its name or its file")]
+
+
+def _kind(prefix: str, mapping: str):
+    """Pick the form of a capacity or budget value from its shape (errors then name the right keys)."""
+    def pick(v: Any) -> str:
+        if isinstance(v, dict):
+            return f"{prefix}:same_as" if prefix == "capacity" and "same_as" in v else f"{prefix}:{mapping}"
+        if isinstance(v, BaseModel):
+            return f"{prefix}:same_as" if isinstance(v, SameAs) else f"{prefix}:{mapping}"
+        return f"{prefix}:number"
+    return pick
+
+
+# discriminator tags: never field names, so error locations leave them out (scenario.py)
+CAPACITY_TAGS = frozenset({"capacity:number", "capacity:areas", "capacity:same_as", "budget:number", "budget:areas"})
+Capacity = Annotated[Union[Annotated[value_type("count", allow_param=False), Tag("capacity:number")],  # noqa: UP007
+                           Annotated[CapacityByArea, Tag("capacity:areas")],
+                           Annotated[SameAs, Tag("capacity:same_as")]], Discriminator(_kind("capacity", "areas"))]
+Budget = Annotated[Union[Annotated[value_type("cost", allow_param=False), Tag("budget:number")],  # noqa: UP007
+                         Annotated[BudgetByArea, Tag("budget:areas")]], Discriminator(_kind("budget", "areas"))]
+
+
 class EntryBase(_Strict):
     """Settings every intervention type shares (docs/interventions.md)."""
 
@@ -206,8 +254,12 @@ class EntryBase(_Strict):
         None, description="a rule on resident attributes (replaces the module's default); see `neighsim plan`")
     uptake: Annotated[UptakeSpec | None, BeforeValidator(_uptake, json_schema_input_type=float | str | UptakeSpec
                                                          | None)] = None
-    capacity: value_type("count", allow_param=False) | None = Field(
-        None, description="places (homes for warm_homes) per year, whole ICS at full scale; null: unlimited")
+    capacity: Capacity | None = Field(
+        None, description="places (homes for warm_homes) per year, whole ICS at full scale; or per area "
+                          "{per, places}; or {same_as: scenario}; null: unlimited")
+    budget: Budget | None = Field(
+        None, description="pounds per year instead of capacity, whole ICS at full scale or per area {per, pounds}: "
+                          "places = budget / the per_participant cost")
     allocation: Literal[ALLOCATIONS] = "random"  # type: ignore[valid-type]
 
 
@@ -251,4 +303,5 @@ def scenario_model(types: dict[str, type[Intervention]]) -> type[BaseModel]:
         __doc__="A named package of interventions (configs/scenarios/*.yaml).",
         name=(Annotated[str, Field(pattern=NAME_PATTERN)] | None, Field(None, description="default: the file name")),
         description=(str, ""),
-        interventions=(Annotated[list[entry], Field(min_length=1, max_length=50)], ...))
+        interventions=(Annotated[list[entry], Field(min_length=1, max_length=50)], ...),
+        contributions=(ContributionsField, Field(None, description=CONTRIBUTIONS_FIELD_DOC)))
