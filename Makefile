@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/neighsim population
 	$(BIN)/neighsim run configs/scenarios/health_checks.yaml configs/scenarios/tobacco.yaml \
 		configs/scenarios/warm_homes.yaml configs/scenarios/falls_pathway.yaml configs/scenarios/combined.yaml \
-		--replicates $(REPLICATES) --out $(OUT) --resume --force-new
+		--contributions --replicates $(REPLICATES) --out $(OUT) --resume --force-new
 	$(BIN)/neighsim validate --out $(OUT)
 	$(BIN)/neighsim report $(OUT)
 	@echo "Demo written to $(OUT)/: open $(OUT)/report.html in a browser (also report.md, results.xlsx, summary.csv)"

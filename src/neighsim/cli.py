@@ -143,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     res = run_experiment(cfg, out, scenarios=scenarios, replicates=args.replicates,
                          neighbourhoods=args.neighbourhoods, backend=args.backend, address=args.address,
                          workers=args.workers, resume=args.resume, force_new=args.force_new, chunk=args.chunk,
-                         progress=_progress_enabled(args), name="run")
+                         progress=_progress_enabled(args), name="run", contributions=args.contributions)
     _print_headline(res["summary"], out)
     return 0
 
@@ -162,6 +162,12 @@ def _print_headline(summary, out: Path) -> None:
         for r in rows.itertuples():
             label = f"{r.scenario} {r.measure}" if r.measure != "value" else r.scenario
             print(f"  {outcome:<20} {label:<34} {r.mean:>16,.1f}  (95% interval {r.lower:,.1f} to {r.upper:,.1f})")
+    rows = sel[sel["outcome"] == "contribution_" + OUT.emergency_admissions]
+    for pkg, g in rows.groupby("scenario", sort=False):
+        print(f"What each part of {pkg} contributes to emergency admissions (difference; sequential in the stated "
+              "order, and Shapley values; every contribution_* row is in summary.csv):")
+        for r in g.itertuples():
+            print(f"  {r.measure:<44} {r.mean:>16,.1f}  (95% interval {r.lower:,.1f} to {r.upper:,.1f})")
 
 
 @command("experiment")
@@ -361,6 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where tasks run: this process (serial, default) or Ray")
     p.add_argument("--address", default=None, help="an existing Ray cluster, e.g. 10.0.0.5:6379 (with --backend ray)")
     p.add_argument("--workers", type=WORKERS, default=None, help="local Ray workers (default: all cores)")
+    p.add_argument("--contributions", action="store_true",
+                   help="for every scenario of 2+ interventions, also run its subsets (common random numbers) "
+                        "and report what each intervention contributes: a waterfall in the file's order of "
+                        "interventions (or its contributions.order), Shapley values and the interaction (summary "
+                        "outcomes contribution_*); the same as `contributions: true` in the file; at most 6 "
+                        "interventions")
     _add_output(p, "output folder (default out/baseline or out/run-NAMES)")
 
     p = sub.add_parser("experiment", help="run an experiment file (scenarios x replicates x parameter draws)",

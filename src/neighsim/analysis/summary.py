@@ -94,8 +94,10 @@ def _stratum_values(df: pd.DataFrame, dim: str) -> pd.Series:
     raise ValueError(dim)
 
 
-def by_area_and_stratum(periods: pd.DataFrame, geo: Geography) -> pd.DataFrame:
-    """Sum period counts to every level (ics, place, locality, neighbourhood) and stratum.
+def by_area_and_stratum(periods: pd.DataFrame, geo: Geography,
+                        strata: tuple[str, ...] = STRATA_TOP_LEVELS) -> pd.DataFrame:
+    """Sum period counts to every level (ics, place, locality, neighbourhood) and stratum (`strata`:
+    the dimensions, e.g. ("all",) alone for a package's subsets).
 
     For each stratum dimension the counts are first reduced to neighbourhood x stratum value (the
     expensive pass, once), then summed to each level's areas."""
@@ -104,7 +106,7 @@ def by_area_and_stratum(periods: pd.DataFrame, geo: Geography) -> pd.DataFrame:
     base = KEYS + ["period", "outcome"]
     frames = []
     area_maps = {"ics": None, "place": place, "locality": loc, "neighbourhood": nbname}
-    for dim in STRATA_TOP_LEVELS:
+    for dim in strata:
         reduced = periods.assign(stratum=_stratum_values(periods, dim)).groupby(
             base + ["neighbourhood", "stratum"], observed=True)["value"].sum().reset_index()
         for level, amap in area_maps.items():

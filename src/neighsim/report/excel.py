@@ -170,6 +170,9 @@ def write_xlsx(d: RunData, path: Path) -> Path:
                                  "drift).", highlight=~v["pass"].astype(bool) if "pass" in v else None,
                      fill=FAIL_FILL)
 
+    from .contributions import add_sheet as add_contributions_sheet
+
+    add_contributions_sheet(wb, d)
     ws = wb.create_sheet("provenance")
     _write_frame(ws, pd.DataFrame(tables.provenance(d), columns=["item", "value"]))
     wb.save(path)

@@ -573,8 +573,11 @@ ALL: list[Callable[[RunData, Path], Figure | None]] = [
 def make_figures(d: RunData, out: Path) -> list[Figure]:
     """Write every figure the folder supports into out (created if needed)."""
     out.mkdir(parents=True, exist_ok=True)
+    from .contributions import figures as contribution_figures
+
     with plt.rc_context(STYLE):
         figs = [f(d, out) for f in ALL]
+        figs += contribution_figures(d, out)
     return [f for f in figs if f is not None]
 
 

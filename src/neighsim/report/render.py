@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..outcomes import OUT
 from ..parameters import CONFIDENCE
-from . import tables
+from . import fairness, tables
 from .data import RunData
 from .figures import Figure
 from .labels import digits_for, fmt, fmt_interval, scenario_label
@@ -46,7 +46,7 @@ class Table:
 
 @dataclass
 class Block:
-    kind: str  # h1 h2 h3 p note list table figure
+    kind: str  # h1 h2 h3 p note warning list table figure
     text: str = ""
     items: list[str] = field(default_factory=list)
     table: Table | None = None
@@ -93,6 +93,7 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
     if sc_desc:
         b.append(Block("h3", "Scenarios compared"))
         b.append(Block("table", table=sc_desc))
+    b.extend(Block("warning", w) for w in fairness.warnings(d))
 
     # 1. headline
     b.append(Block("h2", "1. Headline results"))
@@ -111,6 +112,9 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
     b.append(Block("h3", f"Baseline projection, {d.whole}"))
     b.append(Block("table", table=_baseline_table(head)))
     _fig(b, byk, "annual_admissions")
+    from .contributions import blocks as contribution_blocks
+
+    b.extend(contribution_blocks(d, byk))
 
     # 2. where and for whom
     b.append(Block("h2", "2. Where and for whom"))
@@ -135,6 +139,7 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
     if act is not None:
         b.append(Block("h3", "What each scenario delivered"))
         b.append(Block("table", table=act))
+    b.extend(_places_blocks(d))
     ct = _cost_table(d)
     if not d.scenarios:
         b.append(Block("p", "Costs avoided, net cost, return on investment and QALYs gained need a scenario to "
@@ -343,17 +348,31 @@ def _scenario_descriptions(d: RunData) -> Table | None:
             if not isinstance(iv, dict):
                 continue
             bits = [str(iv.get("type") or iv.get("name") or "")]
-            for key, words in (("start", "from"), ("eligibility", "eligible:"), ("capacity_per_year", "capacity/yr"),
-                               ("allocation", "allocation:")):
+            for key, words in (("start", "from"), ("eligibility", "eligible:"), ("allocation", "allocation:")):
                 if iv.get(key) not in (None, ""):
                     v = iv[key]
                     bits.append(f"{words} {fmt(v) if isinstance(v, int | float) else v}")
             tg = iv.get("targeting")
             if isinstance(tg, dict) and tg.get("label") not in (None, "", "all"):
                 bits.append(f"targeting: {tg['label']}")
+            places = fairness.capacity_words(d, sc, str(iv.get("name") or ""))
+            if places:
+                bits.append(places)
             ivs.append("; ".join(bits))
         rows.append([scenario_label(sc), str(spec.get("description") or ""), " | ".join(ivs) or "–"])
     return Table(["Scenario", "Description", "Interventions (settings)"], rows, numeric_from=99) if rows else None
+
+
+def _places_blocks(d: RunData) -> list[Block]:
+    """Places, participants and money by area (fairness.py), after what each scenario delivered."""
+    header, rows = fairness.table_rows(d)
+    if not rows:
+        return []
+    cap = (f"Totals over {d.whole} in this run (scaled like every count); places are those made available (a "
+           "scenario file's capacity is for the whole ICS at full scale, divided between neighbourhoods). "
+           "Compare scenarios only where places and money are alike: a warning above says where they are not.")
+    return [Block("h3", "Places, participants and money by area"),
+            Block("table", table=Table(header, rows, caption=cap, numeric_from=4))]
 
 
 def _activity_table(d: RunData) -> Table | None:
@@ -465,6 +484,7 @@ h2{font-size:23px;margin:40px 0 10px;padding-bottom:6px;border-bottom:3px solid 
 h3{font-size:18px;margin:24px 0 8px;color:#1d2733}
 p,li{font-size:15.5px}
 .note{background:#eef4fb;border-left:5px solid #2f6db5;padding:10px 16px;margin:8px 0 16px;font-size:15px}
+.warning{background:#fff4e0;border-left:5px solid #d9822b;padding:10px 16px;margin:8px 0 16px;font-size:15px}
 .facts li{margin:2px 0}
 table{border-collapse:collapse;width:100%;margin:8px 0 18px;font-size:13.5px}
 th{background:#123a6b;color:#fff;text-align:left;padding:7px 8px;vertical-align:bottom}
@@ -526,6 +546,8 @@ def to_html(blocks: list[Block], title: str) -> str:
             parts.append(f"<p>{_esc(blk.text)}</p>")
         elif blk.kind == "note":
             parts.append(f'<div class="note">{_esc(blk.text)}</div>')
+        elif blk.kind == "warning":
+            parts.append(f'<div class="warning" role="alert"><b>Warning.</b> {_esc(blk.text)}</div>')
         elif blk.kind == "list":
             cls = ' class="facts"' if first_list else ""
             first_list = False
@@ -576,6 +598,8 @@ def to_markdown(blocks: list[Block], fig_dir_name: str = "figures") -> str:
             parts.append(_md(blk.text))
         elif blk.kind == "note":
             parts.append("> " + _md(blk.text))
+        elif blk.kind == "warning":
+            parts.append("> **Warning.** " + _md(blk.text))
         elif blk.kind == "list":
             parts.append("\n".join(f"- {_md(i)}" for i in blk.items))
         elif blk.kind == "table" and blk.table is not None:

@@ -27,7 +27,7 @@ from .. import __version__
 from ..config import ICSConfig
 from ..errors import ConfigError, NeighsimError, warn
 from ..parameters import load_parameters
-from . import fingerprint
+from . import fingerprint, packages
 from .backends import check_address, run_ray, run_serial
 from .lock import LOCK_NAME, FolderLock
 from .store import ResultStore, write_atomic
@@ -139,8 +139,9 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
                    replicates: int = 1, neighbourhoods: list[int] | None = None, backend: str = "serial",
                    address: str | None = None, workers: int | None = None, resume: bool = False,
                    force_new: bool = False, psa: bool = False, chunk: int | None = None, progress: bool = True,
-                   name: str = "run", comparator: str = "baseline") -> dict[str, Any]:
+                   name: str = "run", comparator: str = "baseline", contributions: bool = False) -> dict[str, Any]:
     """Run every task (skipping finished ones with resume), stream results to disk, write the summary.
+    `contributions` asks every scenario of 2+ interventions for what each contributes (packages.py).
     Returns the manifest and the summary's whole-area rows (all rows are in summary.csv)."""
     t0 = time.perf_counter()
     if backend not in ("serial", "ray"):
@@ -167,12 +168,16 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
         raise NeighsimError(f"neighbourhoods {empty} have no residents at this --scale "
                             f"({cfg.population.scale:g}); use a larger scale")
     check_targets(scenarios, pop.geography, nbs)
+    user_scenarios = list(scenarios)
+    scenarios, plans = packages.expand(scenarios, contributions)
+    names = ["baseline"] + [s for s in scenarios if s != "baseline"]
     chunk = min(chunk or len(nbs), len(nbs))
     if len(names) * replicates * -(-len(nbs) // chunk) > MAX_TASKS:
         raise NeighsimError(f"more than {MAX_TASKS:,} tasks: fewer replicates, or a larger --chunk")
     tasks = make_tasks(names, replicates, nbs, psa, chunk)
     params = load_parameters(cfg.parameters_dir())
-    comp = fingerprint.components(cfg, params, scenarios, psa=psa, neighbourhoods=nbs, chunk=chunk)
+    comp = fingerprint.components(cfg, params, scenarios, psa=psa, neighbourhoods=nbs, chunk=chunk,
+                                  contributions={k: p.describe() for k, p in plans.items()})
     digests = {t.key: fingerprint.task_digest(comp, t.scenario, t.replicate, t.param_draw, t.neighbourhoods)
                for t in tasks}
     with FolderLock(outdir) as lock:
@@ -201,7 +206,8 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
             "name": name, "created": dt.datetime.now().isoformat(timespec="seconds"), "status": "running",
             "inputs": comp, "config": cfg.model_dump(mode="json"), "seed": cfg.seed, "replicates": replicates,
             "psa": psa, "scenarios": {k: (v.describe() if hasattr(v, "describe") else None)
-                                      for k, v in scenarios.items()},
+                                      for k, v in scenarios.items() if k in user_scenarios},
+            "contributions": {k: p.describe() for k, p in plans.items()}, "subsets": packages.subsets(plans),
             "comparator": comparator, "neighbourhoods": nbs, "chunk": chunk, "backend": backend,
             "address": address, "workers": workers, "tasks": len(tasks), "task_keys": [t.key for t in tasks],
             "versions": versions(), "commit": git_commit(), "command": " ".join(sys.argv),
@@ -224,7 +230,8 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
         release_populations()  # the residents are not needed to summarise: free them first
         bar = _bar(progress, len({(t.scenario, t.replicate, t.param_draw) for t in tasks}), "summary", "run")
         head = write_summary(cfg, outdir, comparator, tasks, params,
-                             progress=(lambda k: bar.update(k)) if bar else None, geography=geography)
+                             progress=(lambda k: bar.update(k)) if bar else None, geography=geography,
+                             packages=plans)
         if bar:
             bar.close()
         manifest.update({"status": "finished", "finished": dt.datetime.now().isoformat(timespec="seconds"),

@@ -66,7 +66,7 @@ def scenario_digest(scenario: Any) -> str:
     """The scenario as resolved (effects, delivery, targeting ids, shares) and its types' code."""
     desc = scenario.describe() if hasattr(scenario, "describe") else repr(scenario)
     if isinstance(desc, dict):
-        desc = {k: v for k, v in desc.items() if k not in ("file", "description")}
+        desc = {k: v for k, v in desc.items() if k not in ("file", "description", "contributions")}
     code = []
     for spec in getattr(scenario, "specs", ()):
         try:
@@ -81,9 +81,12 @@ def scenario_digest(scenario: Any) -> str:
 
 
 def components(cfg: ICSConfig, params: ParameterSet, scenarios: dict[str, Any], *, psa: bool,
-               neighbourhoods: list[int], chunk: int) -> dict[str, Any]:
-    """Everything a task's result depends on, by name (recorded in manifest.json as `inputs`)."""
+               neighbourhoods: list[int], chunk: int, contributions: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything a task's result depends on, by name (recorded in manifest.json as `inputs`); with
+    `contributions`, each package's plan (order, Shapley, which scenario holds each subset), so that a
+    folder's summary never mixes runs with and without them."""
     return {
+        "contributions": digest(contributions or {}),
         "model": model_digest(), "config": config_digest(cfg), "parameters": parameters_digest(params),
         "seed": cfg.seed, "psa": bool(psa), "neighbourhoods": list(neighbourhoods), "chunk": int(chunk),
         "scenarios": {name: scenario_digest(s) for name, s in scenarios.items()},
@@ -104,6 +107,9 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         if old.get(key) != new.get(key):
             detail = f" ({old.get(key)} then, {new.get(key)} now)" if key in ("seed", "psa", "chunk") else ""
             out.append(WORDS[key] + detail)
+    if old.get("contributions", digest({})) != new.get("contributions", digest({})):
+        out.append("what each intervention contributes (--contributions, or a scenario file's 'contributions': "
+                   "on or off, order, Shapley values, or the subsets run)")
     for name, d in (new.get("scenarios") or {}).items():
         prev = (old.get("scenarios") or {}).get(name)
         if prev is not None and prev != d:

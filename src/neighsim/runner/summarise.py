@@ -19,12 +19,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..analysis.cells import CELL, CellStore, open_workdir, write_summary_csv
+from ..analysis.contributions import contribution_rows, reduce_for_contributions
 from ..analysis.summary import is_count, period_labels, reduce_run
 from ..config import ICSConfig
 from ..errors import NeighsimError
 from ..outcomes import OUT
 from ..parameters import ParameterSet
 from ..population.geography import ICS_NAME
+from .packages import Plan, subsets
 from .store import ResultStore, release_arrow_memory, write_atomic
 from .tasks import Task, get_population, task_params
 
@@ -44,8 +46,11 @@ def _table(df: pd.DataFrame) -> pa.Table:
 
 
 def write_summary(cfg: ICSConfig, outdir: Path, comparator: str, tasks: list[Task], params: ParameterSet,
-                  progress: Callable[[int], None] | None = None, geography=None) -> pd.DataFrame:
-    """Summarise the listed tasks (and nothing else in the folder); returns the whole-area rows."""
+                  progress: Callable[[int], None] | None = None, geography=None,
+                  packages: dict[str, Plan] | None = None) -> pd.DataFrame:
+    """Summarise the listed tasks (and nothing else in the folder); returns the whole-area rows.
+    A package's subset scenarios (packages.py) go to replicates.parquet and into the package's
+    contribution_* rows, not into summary.csv's own rows (they would triple its size)."""
     from ..analysis.impacts import economics_rows
 
     store = ResultStore(outdir)
@@ -64,6 +69,8 @@ def write_summary(cfg: ICSConfig, outdir: Path, comparator: str, tasks: list[Tas
         groups.setdefault((t.replicate, t.param_draw), {}).setdefault(t.scenario, []).append(t)
     order = sorted(groups)
     scenarios = sorted({t.scenario for t in tasks})
+    hidden = set(subsets(packages or {}))
+    shown = [s for s in scenarios if s not in hidden]
     if not tasks:
         raise NeighsimError(f"{outdir}: no finished tasks to summarise")
     with open_workdir(outdir) as tmp:
@@ -78,11 +85,16 @@ def write_summary(cfg: ICSConfig, outdir: Path, comparator: str, tasks: list[Tas
             for rep, draw in order:
                 tidies = []
                 for scen, ts in sorted(groups[(rep, draw)].items()):
-                    tidy = reduce_run(store.load(ts, "counts"), store.load(ts, "lifetable"), geo, cfg.time.months,
-                                      cfg.time.start, params_for_draw)
+                    if scen in hidden:
+                        tidy = reduce_for_contributions(store.load(ts, "counts"), geo, cfg.time.months,
+                                                        cfg.time.start, params_for_draw)
+                    else:
+                        tidy = reduce_run(store.load(ts, "counts"), store.load(ts, "lifetable"), geo,
+                                          cfg.time.months, cfg.time.start, params_for_draw)
                     main.add(scen, rep, draw, tidy)
                     rep_writer.write_table(_table(tidy))
-                    tidies.append(tidy)
+                    if scen not in hidden:
+                        tidies.append(tidy)
                     release_arrow_memory()
                     if progress:
                         progress(1)
@@ -97,8 +109,14 @@ def write_summary(cfg: ICSConfig, outdir: Path, comparator: str, tasks: list[Tas
         else:
             econ_path.unlink(missing_ok=True)
         rep_tmp.replace(rep_path)
-        head = write_summary_csv(main, econ, scenarios, comparator, order, outdir / "summary.csv")
-        _write_convergence(main, scenarios, comparator, order, whole, outdir / "convergence.csv")
+        part = Path(tmp) / "summary.csv"
+        head = write_summary_csv(main, econ, shown, comparator, order, part)
+        if packages:
+            rows = contribution_rows(main, packages, order)
+            rows.to_csv(part, mode="a", header=False, index=False)
+            head = pd.concat([head, rows[rows["level"] == "ics"]], ignore_index=True)
+        part.replace(outdir / "summary.csv")
+        _write_convergence(main, shown, comparator, order, whole, outdir / "convergence.csv")
     return head
 
 
