@@ -44,6 +44,12 @@ DERIVED = (
     Outcome("cost_per_qaly", "Net cost per QALY gained (£)", "£", "value"),
     Outcome("qalys_gained", "QALYs gained (discounted)", "QALYs", "value"),
     Outcome("admissions_avoided", "Emergency admissions avoided", "admissions", "value"),
+    Outcome("survivor_person_years", "Extra person-years lived (survivors of the programme)", "person-years",
+            "value"),
+    Outcome("survivor_admissions", "Admissions of survivors of the programme (extra person-years x rate)",
+            "admissions", "value"),
+    Outcome("survivor_cost_admissions", "Admission costs of survivors of the programme (£)", "£", "value"),
+    Outcome("prevented_admissions", "Change in admissions among people alive either way", "admissions", "value"),
 )
 
 

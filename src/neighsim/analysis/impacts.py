@@ -154,7 +154,10 @@ def economics_rows(tidy: pd.DataFrame, comparator: str, years: list[str], whole:
                         OUT.cost_per_admission_avoided: cost_per_outcome(net, float(adm[:h].sum())),
                         OUT.cost_per_qaly: cost_per_outcome(net, pv_qaly)}
                 rows += [base | {"outcome": k, "value": v} for k, v in vals.items()]
-    return pd.DataFrame(rows)
+    from .survivors import survivor_rows
+
+    survivors = survivor_rows(tidy, comparator)
+    return pd.concat([pd.DataFrame(rows), survivors], ignore_index=True) if not survivors.empty else pd.DataFrame(rows)
 
 
 def summarise_economics(econ: pd.DataFrame) -> pd.DataFrame:

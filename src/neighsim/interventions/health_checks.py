@@ -5,14 +5,21 @@ Pathway (each month, before the processes):
 1. Invitation. Residents meeting the rule (default: aged 40-74) with no diagnosed hypertension, CVD or
    diabetes and no check in the last cycle are invited once per cycle (default 60 months), each in a
    fixed month of the cycle drawn from their id, so invitations are spread evenly over five years.
-2. Attendance: uptake (Patel 2020: 52.6%) with a deprivation odds ratio (0.85, decile 1 vs 10);
-   attenders beyond the month's places are not checked this cycle.
-3. Detection among attendees: undiagnosed hypertension and type 2 diabetes are diagnosed with a
+2. Attendance. Today's programme is in the baseline: its attendance (`current_uptake`, Patel 2020:
+   52.6%) and what it detects are already in the engine's routine diagnosis rates. A scenario sets the
+   new level (`uptake`, default 75%, PHE's ambition) and only the extra attenders count: an invitee
+   attends today when the month's uniform lies below today's uptake and with the programme when it lies
+   below the new one (both with the deprivation odds ratio 0.85, decile 1 vs 10), so the extra
+   attenders are those between the two. Extra attenders beyond the month's places (capacity: extra
+   checks a year) are not checked this cycle.
+3. Detection among the extra attendees: undiagnosed hypertension and type 2 diabetes are diagnosed with a
    calibrated probability (Robson 2021: 16 extra hypertension and 5 extra diabetes diagnoses per
    1,000 attendees); recorded also as routine diagnoses ('diagnosed_htn', 'diagnosed_diabetes').
 4. Treatment: antihypertensives for a share of newly detected hypertension and statins for a share of
    the others (Robson 2021, excess over non-attendees); those still taking treatment after a year
    (persistence) have CVD onset and cardiovascular admissions multiplied by the treatment ratio.
+   Treatment costs drugs and monitoring: `treatment_per_year` each month for the persistent, and three
+   months' worth for those who stop.
 5. Smokers attending are referred to stop-smoking support (smoking_support.py) with a probability.
 
 No direct mortality effect: the attendee mortality HR (0.68) reflects healthy-user bias (EVIDENCE H);
@@ -37,7 +44,7 @@ class HealthChecks(Intervention):
     description = ("NHS Health Check for adults 40-74 without diagnosed CVD, diabetes or hypertension: "
                    "invitation every five years, detection, treatment, stop-smoking referral")
     default_rule = "40 <= age <= 74"
-    uptake_param = P + "health_checks_uptake"
+    uptake_param = P + "health_checks_programme_uptake"
     uptake_or_param = P + "health_checks_uptake_deprivation_or"
     effects_spec = {
         "htn_detection": Effect(P + "health_checks_htn_detection", "probability",
@@ -50,13 +57,16 @@ class HealthChecks(Intervention):
                                "statins started among other attendees"),
         "treatment_persistence": Effect(P + "health_checks_treatment_persistence", "probability",
                                         "still on treatment after a year (effect applies to these)"),
+        "current_uptake": Effect(P + "health_checks_current_uptake", "probability",
+                                 "invitees who attend today (in the baseline)"),
         "treatment_cvd_rr": Effect(P + "health_checks_treatment_cvd_rr", "ratio",
                                    "CVD onset and cardiovascular admissions, persistent treated"),
         "smoker_referral": Effect(P + "health_checks_smoker_referral", "probability",
                                   "attending smokers who take up stop-smoking support"),
         **SUPPORT_EFFECTS,
     }
-    cost_spec = {"per_participant": P + "health_checks_cost_per_check"}
+    cost_spec = {"per_participant": P + "health_checks_cost_per_check",
+                 "treatment_per_year": P + "health_checks_treatment_cost_annual"}
     options_spec = {"cycle_months": Option(60, int, "months between invitations (five years)", low=1)}
 
     @classmethod
@@ -96,8 +106,26 @@ class HealthChecks(Intervention):
         c = model.cohort
         return (c.age_months[rows] // 12) + 10.0 * (c.smoking[rows] == 1) + 5.0 * c.ltc_count(rows)
 
+    def extra_attenders(self, model, invited: np.ndarray) -> np.ndarray:
+        """Invitees who attend only because of the programme: the month's uniform lies between today's
+        attendance and the scenario's (a scenario below today's level adds nobody)."""
+        if len(invited) == 0:
+            return invited
+        u = self.draw(model, "uptake", model.cohort.id[invited])
+        today = self.uptake_probability(model, invited, p=self.effect("current_uptake"))
+        return invited[(u >= today) & (u < self.uptake_probability(model, invited))]
+
+    def _charge_treatment(self, model) -> None:
+        """A month of drugs and monitoring for every living resident on persistent treatment."""
+        if not self.any_treated or self.costs["treatment_per_year"] <= 0:
+            return
+        c = model.cohort
+        on = np.flatnonzero(c[self.f[TREATED]] & c.alive)
+        self.charge(model, on, self.costs["treatment_per_year"] / 12, item="treatment")
+
     def on_begin(self, model) -> None:
         t = model.t
+        self._charge_treatment(model)
         if not self.active(t):
             return
         c = model.cohort
@@ -110,7 +138,7 @@ class HealthChecks(Intervention):
         rows = self.eligible(model, rows)
         invited = self.reached(model, rows)
         self.record(model, "offered", invited)
-        attend = self.accepts(model, invited)
+        attend = self.extra_attenders(model, invited)
         self.record(model, "accepted", attend)
         checked = self.allocate(model, attend)
         if len(checked) == 0:
@@ -134,6 +162,8 @@ class HealthChecks(Intervention):
         started = checked[(self.draw(model, "treat", ids) < p_treat) & ~c.cvd[checked]]
         self.record(model, "treatment_started", started)
         persist = started[self.draw(model, "persist", c.id[started]) < self.effect("treatment_persistence")]
+        stopped = started[~np.isin(started, persist)]
+        self.charge(model, stopped, self.costs["treatment_per_year"] * 3 / 12, item="treatment")
         if len(persist):
             c[self.f[TREATED]][persist] = True
             self.any_treated = True

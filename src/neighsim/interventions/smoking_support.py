@@ -3,9 +3,11 @@
 A smoker in support has the engine's quit hazard multiplied by M for `months` months. M is chosen so
 that an average smoker (the engine's unassisted monthly quit hazard h) quits during support with the
 published 52-week probability q:  M = -ln(1 - q) / (months x h), never below 1. The engine's smoking
-process then makes the quit (recording it, spilling over to the household and ties next month), and
-its relapse process applies afterwards; benefits for admissions, onset and mortality grow with time
-since quitting through the engine's smoking multipliers.
+process then makes the quit (recording it, spilling over to the household and ties next month). The
+published figure is abstinence at 52 weeks, so relapse in the first year is already in it: a quit made
+during support (that raises the quit hazard) is spared the engine's relapse for its first 12 months,
+and relapses as any ex-smoker after that. Benefits for admissions, onset and mortality grow with time since quitting through the
+engine's smoking multipliers.
 
 Health checks (referral of attending smokers) and the tobacco module (community service) both enrol
 residents here. A resident referred by both is in support once (the later end and the larger
@@ -28,8 +30,17 @@ SUPPORT_EFFECTS = {
 }
 
 UNTIL = "stop_smoking_support_until"  # last month of support (-1: never)
+FROM = "stop_smoking_support_from"  # first month of the current spell of support
 MULT = "stop_smoking_support_rr"
 COMPONENT = "stop_smoking_support"
+PROTECTED_MONTHS = 12  # a 52-week figure already includes the first year's relapse
+
+
+def relapse_spared(quit_step: np.ndarray, since: np.ndarray, until: np.ndarray, t: int) -> np.ndarray:
+    """Ex-smokers whose quit fell within [since, until] less than PROTECTED_MONTHS ago: their first
+    year's relapse is already counted in the published abstinence that made the quit."""
+    q = quit_step.astype(np.int32)
+    return (q >= since) & (q <= until) & (until >= 0) & (t - q < PROTECTED_MONTHS)
 
 
 def support_multiplier(quit_52wk: float, months: int, params) -> float:
@@ -47,8 +58,10 @@ class StopSmokingSupport:
         c = model.cohort
         c.add_field(UNTIL, np.int16, -1)
         c.add_field(MULT, np.float32, 1.0)
+        c.add_field(FROM, np.int16, -1)
         self.modifier = Modifier(self._quit, 1.0, "stop_smoking_support:smoking.quit")
         model.add_modifier("smoking.quit", self.modifier)
+        model.add_modifier("smoking.relapse", Modifier(self._relapse, 1.0, "stop_smoking_support:smoking.relapse"))
         self.enrolled = 0
         self.any = False
 
@@ -73,6 +86,7 @@ class StopSmokingSupport:
         until = c[UNTIL]
         mult = c[MULT]
         active = until[rows] >= t
+        c[FROM][rows[~active]] = t
         mult[rows] = np.where(active, np.maximum(mult[rows], multiplier), multiplier).astype(np.float32)
         until[rows] = np.maximum(until[rows], t + months - 1).astype(np.int16)
         self.any = True
@@ -85,3 +99,10 @@ class StopSmokingSupport:
         c = model.cohort
         on = c[UNTIL][rows] >= model.t
         return np.where(on, c[MULT][rows].astype(np.float64), 1.0)
+
+    def _relapse(self, model, rows):
+        if not self.any:
+            return 1.0
+        c = model.cohort
+        spared = relapse_spared(c.quit_step[rows], c[FROM][rows], c[UNTIL][rows], model.t) & (c[MULT][rows] > 1.0)
+        return np.where(spared, 0.0, 1.0)

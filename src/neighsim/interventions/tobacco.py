@@ -2,15 +2,23 @@
 stop-smoking services.
 
 Inpatient offer (end of each month, from the month's queued admissions, sorted by resident id):
-adult current smokers admitted as emergencies in the target area are screened (CURE: 92%), accept
-treatment (default 1: opt-out) and are abstinent 12 weeks after discharge with CURE's 22%. Only the
-abstinence attributable to the service counts as a quit: usual care would give p0 from the Cochrane
-odds ratio 1.65 (intensive hospital support with > 1 month after discharge), so each treated smoker
-quits with probability p1 - p0 (about 0.074; option attributable_only: false counts all of p1, an
-upper bound that ignores quits usual care would bring). A quit sets smoking = ex and quit_step = this month; the
-engine's relapse process then applies, household and social-tie spillover follows next month, and
-the engine's smoking multipliers give benefits that grow with time since quitting. Cost: CURE's £183
-per 12-week quitter, i.e. £183 x 22% per treated smoker.
+adult current smokers admitted as emergencies in the target area who are not already seen by today's
+hospital service (`inpatient_current_coverage`, in the baseline's quit rates) are screened (CURE: 92%),
+accept treatment (default 1: opt-out) and are abstinent 12 weeks after discharge with CURE's 22%.
+Only the abstinence attributable to the service counts: usual care would give p0 from the Cochrane
+odds ratio 1.65 (intensive hospital support with > 1 month after discharge), so p1 - p0 (about 0.074)
+are attributable 12-week abstainers (option attributable_only: false counts all of p1, an upper bound
+that ignores quits usual care would bring), and of these `inpatient_12m_given_12wk` (about half) are
+still abstinent at 12 months. Each treated smoker quits with that probability; a quit sets smoking = ex
+and quit_step = this month, is spared the engine's relapse for its first 12 months (the 12-month
+figure already includes it) and relapses as any ex-smoker's afterwards. Household and social-tie
+spillover follows next month, and the engine's smoking multipliers give risks of admission, onset and
+death that fall with time since quitting. Cost: CURE's £183 per 12-week quitter, i.e. £183 x 22% per
+treated smoker.
+
+Beside the model's estimate, the module records what the observational Ottawa evaluation (Mullen et
+al. 2017: 1-year readmission 38.4% with usual care vs 26.7% with the service) would imply for the same
+treated smokers: 0.117 readmissions avoided per treated smoker (`<name>_ottawa_implied_readmissions_avoided`).
 
 Community service (beginning of each month): adult current smokers in the target area who meet the
 rule are referred at an annual rate (not again for `reoffer_months`), attend with the uptake
@@ -22,12 +30,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import NEVER, Effect, Intervention, Option, months_since
-from .smoking_support import SUPPORT_EFFECTS, StopSmokingSupport, support_multiplier
+from .base import NEVER, Effect, Intervention, Modifier, Option, months_since
+from .smoking_support import PROTECTED_MONTHS, SUPPORT_EFFECTS, StopSmokingSupport, support_multiplier
 from .smoking_support import UNTIL as SUPPORT_UNTIL
 
 P = "interventions."
-REFERRED = "referral_step"  # state field, prefixed with the intervention's name
+REFERRED = "referral_step"  # state fields, prefixed with the intervention's name
+QUIT = "inpatient_quit_step"
+OTTAWA_READMISSION = (0.384, 0.267)  # 1-year readmission, usual care vs service (Mullen et al. 2017)
 
 
 def usual_care_abstinence(p1: float, odds_ratio: float) -> float:
@@ -55,6 +65,10 @@ class Tobacco(Intervention):
                                            "abstinent 12 weeks after discharge with the service"),
         "inpatient_usual_care_or": Effect(P + "tobacco_inpatient_usual_care_or", "ratio",
                                           "odds ratio of abstinence, service vs usual care"),
+        "inpatient_12m_given_12wk": Effect(P + "tobacco_inpatient_12m_given_12wk", "probability",
+                                           "12-week abstainers still abstinent at 12 months"),
+        "inpatient_current_coverage": Effect(P + "tobacco_inpatient_current_coverage", "probability",
+                                             "admitted smokers treated by today's hospital service"),
         "community_referral_annual": Effect(P + "tobacco_community_referral_annual", "probability",
                                             "smokers referred to the community service each year"),
         **SUPPORT_EFFECTS,
@@ -76,19 +90,31 @@ class Tobacco(Intervention):
     def setup(self, model) -> None:
         c = model.cohort
         self.f_referred = f"{self.name}_{REFERRED}"
+        self.f_quit = f"{self.name}_{QUIT}"
         c.add_field(self.f_referred, np.int16, NEVER)
+        c.add_field(self.f_quit, np.int16, NEVER)
         self.queue: list[np.ndarray] = []
         if self.options["inpatient"]:
             model.listen("admission", self._on_admission)
+            model.add_modifier("smoking.relapse", Modifier(self._relapse, 1.0, f"{self.name}:smoking.relapse"))
         p1 = self.effect("inpatient_abstinent_12wk")
         p0 = usual_care_abstinence(p1, self.effect("inpatient_usual_care_or")) if self.options["attributable_only"] else 0.0
-        self.p_quit = max(p1 - p0, 0.0)
+        self.p_quit = max(p1 - p0, 0.0) * self.effect("inpatient_12m_given_12wk")
+        self.any_quit = False
         self.support = None
         if self.options["community"]:
             self.support = StopSmokingSupport.of(model)
             self.support_rr = support_multiplier(self.effect("support_quit_52wk"),
                                                  int(self.effect("support_months")), model.params)
             self.support.declare(self.support_rr)
+
+    def _relapse(self, model, rows):
+        """Quits made by the inpatient service are 12-month abstinence: no relapse in their first year."""
+        if not self.any_quit:
+            return 1.0
+        c = model.cohort
+        q = c[self.f_quit][rows].astype(np.int32)
+        return np.where((q == c.quit_step[rows]) & (model.t - q < PROTECTED_MONTHS), 0.0, 1.0)
 
     def _on_admission(self, model, rows, cause=None) -> None:
         self.queue.append(np.array(rows, dtype=np.int64, copy=True))  # decisions wait for end_step
@@ -136,12 +162,19 @@ class Tobacco(Intervention):
         rows = rows[np.argsort(c.id[rows], kind="stable")]
         rows = self.eligible(model, rows)
         rows = self.reached(model, rows, per_event=True)
+        today = self.draw(model, "inpatient.today", c.id[rows]) < self.effect("inpatient_current_coverage")
+        rows = rows[~today]  # already treated by today's service: in the baseline
         self.record(model, "inpatient_offered", rows)
         ids = c.id[rows]
         screened = rows[self.draw(model, "inpatient.screen", ids) < self.effect("inpatient_screened")]
         treated = screened[self.draw(model, "inpatient.accept", c.id[screened]) < self.effect("inpatient_accept")]
         self.record(model, "inpatient_participants", treated)
         self.charge(model, treated, self.costs["inpatient_per_participant"], item="inpatient")
+        self.record(model, "ottawa_implied_readmissions_avoided", treated,
+                    np.full(len(treated), OTTAWA_READMISSION[0] - OTTAWA_READMISSION[1]))
         quits = treated[self.draw(model, "inpatient.quit", c.id[treated]) < self.p_quit]
         self.record(model, "inpatient_quits", quits)
         model.process("smoking").quit(model, quits)
+        if len(quits):
+            c[self.f_quit][quits] = model.t
+            self.any_quit = True

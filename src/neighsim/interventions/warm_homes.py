@@ -9,15 +9,26 @@ Pathway (each month, before the processes), per HOUSEHOLD:
    and again after `reoffer_months` if it declined; it accepts with the uptake probability (the
    deprivation gradient uses the household's IMD decile) and joins a waiting list.
 3. Capacity (homes per year) and allocation take households off the waiting list; measures cost
-   £6,700 per home (BRE) and are installed this month, working from next month.
-4. Effect: every member of a treated home (newborns included) has respiratory and cardiovascular
+   £6,700 per home (BRE, 2011/12 prices, re-priced to 2026/27 with the GDP deflator) and are
+   installed this month, working from next month for `lifetime_years` (20).
+4. Admissions: every member of a treated home (newborns included) has respiratory and cardiovascular
    emergency admissions multiplied by  1 + (RR - 1) x (1 + w(month)),  w the engine's winter curve
-   (1 in January, -1 in July): no effect in July, twice the average in January, and the annual
-   average equals RR (Fyfe et al.: insulation RR 0.89 for all admissions, about 0.85 respiratory).
+   (1 in January, -1 in July), so that the annual average is RR (Fyfe et al.: insulation RR 0.89 for
+   all admissions, about 0.85 respiratory) - but never below the level of a home that was never cold:
+   the ratio is at least 1 / (the engine's cold-home ratio this month). With the engine's cold-home
+   excess (admissions.cold_home_rr) smaller than Fyfe's effect, this floor binds in every month: a
+   treated home has exactly the admissions of a never-cold home.
+5. Deaths: the engine's winter excess of deaths in cold homes (mortality.cold_home_winter_rr, Marmot
+   2011) is removed in the share `cold_mortality_excess_removed` (1: all of it; Preval et al. 2017 found
+   mortality HR 0.77 after insulation among older people with earlier cardiorespiratory admissions,
+   more than the modelled excess, so the floor at never-cold binds).
+6. Existing schemes (ECO and local grants) would have treated some of these homes anyway: each treated
+   home draws the month existing schemes would have reached it (`existing_schemes_annual` a year), and
+   from then on the programme is credited with nothing for it (the cost is still counted).
 
 The household's fuel_poor flag is left as it is (it marks low income and a low-efficiency home in
-2021; the reported fuel-poor residents stay comparable), so the engine's cold-home excess keeps
-applying and the RR above is relative to untreated fuel-poor residents, as in the evaluations.
+2021; the reported fuel-poor residents stay comparable); the effects above act on the engine's
+cold-home excess, which keeps applying to untreated fuel-poor residents.
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..processes.admissions import winter_curve
-from .base import NEVER, Effect, Intervention, Option, months_since
+from .base import NEVER, Effect, Intervention, Option, months_since, resolve
 
 P = "interventions."
 
@@ -42,9 +53,24 @@ class WarmHomes(Intervention):
                                  "annual-average respiratory admission ratio, residents of treated homes"),
         "cardiovascular_rr": Effect(P + "warm_homes_admissions_rr", "ratio",
                                     "annual-average cardiovascular admission ratio, residents of treated homes"),
+        "cold_mortality_excess_removed": Effect(P + "warm_homes_cold_mortality_excess_removed", "probability",
+                                                "share of the cold-home winter excess of deaths removed"),
+        "lifetime_years": Effect(P + "warm_homes_measure_lifetime_years", "rate", "years the measures work"),
+        "existing_schemes_annual": Effect(P + "warm_homes_existing_schemes_annual", "probability",
+                                          "eligible homes existing schemes treat each year (deadweight)"),
     }
     cost_spec = {"per_participant": P + "warm_homes_cost_per_home"}
     options_spec = {"reoffer_months": Option(24, int, "months before a household that declined is asked again")}
+
+    COST_PRICE_YEAR = "2011_12"  # the BRE remedy cost's prices (re-priced unless a scenario sets the cost)
+
+    def __init__(self, params, delivery=None, **kw):
+        super().__init__(params, delivery, **kw)
+        if "per_participant" not in self.delivery.costs:
+            self.costs["per_participant"] *= (resolve("economics.price_index_2026_27", params)
+                                              / resolve(f"economics.price_index_{self.COST_PRICE_YEAR}", params))
+        self.cold_admissions_rr = resolve("admissions.cold_home_rr", params)
+        self.cold_mortality_rr = resolve("mortality.cold_home_winter_rr", params)
 
     @classmethod
     def share_basis(cls, cohort, rows):
@@ -69,6 +95,7 @@ class WarmHomes(Intervention):
         c = model.cohort
         n_hh = int(c.household.max(initial=-1)) + 1  # households are never created during a run
         self.treated_step = np.full(n_hh, NEVER, dtype=np.int32)
+        self.until_step = np.full(n_hh, NEVER, dtype=np.int32)  # last month the programme is credited
         self.offer_step = np.full(n_hh, NEVER, dtype=np.int32)
         self.waiting = np.zeros(n_hh, dtype=bool)
         self.any_treated = False
@@ -76,18 +103,38 @@ class WarmHomes(Intervention):
             rr = self.effect(f"{cause}_rr")
             if rr != 1.0:
                 self.add_modifier(model, f"admissions.{cause}", self._modifier(cause), max(1.0, 2 * rr - 1))
+        if self.effect("cold_mortality_excess_removed") > 0:
+            self.add_modifier(model, "mortality", self._mortality, 1.0)
+
+    def _on(self, model, rows) -> np.ndarray:
+        """Rows living in a home treated in an earlier month, within the measures' life and before
+        existing schemes would have reached it, and fuel-poor (the cold-home excess applies to them)."""
+        c = model.cohort
+        hh = c.household[rows]
+        ok = hh >= 0
+        h = np.where(ok, hh, 0)
+        step = np.where(ok, self.treated_step[h], NEVER)
+        return (step > NEVER) & (step < model.t) & (model.t <= self.until_step[h]) & c.fuel_poor[rows]
 
     def _modifier(self, cause: str):
         def fn(model, rows):
             if not self.any_treated:
                 return 1.0
-            hh = model.cohort.household[rows]
-            ok = hh >= 0
-            step = np.where(ok, self.treated_step[np.where(ok, hh, 0)], NEVER)
-            on = (step > NEVER) & (step < model.t)  # installed in an earlier month
-            m = max(1.0 + (self.effect(f"{cause}_rr") - 1.0) * (1.0 + winter_curve(model.calendar_month)), 0.0)
-            return 1.0 + (m - 1.0) * on
+            w = winter_curve(model.calendar_month)
+            never_cold = 1.0 / (1.0 + (self.cold_admissions_rr - 1.0) * max(w, 0.0))
+            m = max(1.0 + (self.effect(f"{cause}_rr") - 1.0) * (1.0 + w), never_cold, 0.0)
+            return 1.0 + (m - 1.0) * self._on(model, rows)
         return fn
+
+    def _mortality(self, model, rows):
+        """Removes the share of the cold-home winter excess of deaths (never below a never-cold home)."""
+        if not self.any_treated:
+            return 1.0
+        cold = 1.0 + (self.cold_mortality_rr - 1.0) * max(winter_curve(model.calendar_month), 0.0)
+        if cold == 1.0:
+            return 1.0
+        m = 1.0 - self.effect("cold_mortality_excess_removed") * (1.0 - 1.0 / cold)
+        return 1.0 + (m - 1.0) * self._on(model, rows)
 
     def treated_rows(self, model) -> np.ndarray:
         """Residents living in a treated home (for tests and probes)."""
@@ -139,6 +186,7 @@ class WarmHomes(Intervention):
             return
         s_hh = c.household[served]
         self.treated_step[s_hh] = t
+        self.until_step[s_hh] = self._credited_until(model, s_hh)
         self.waiting[s_hh] = False
         self.any_treated = True
         self.record(model, "participants", served)
@@ -148,11 +196,25 @@ class WarmHomes(Intervention):
         members = fp_rows[done[c.household[fp_rows]]]
         self.record(model, "residents", members)
 
+    def _credited_until(self, model, households: np.ndarray) -> np.ndarray:
+        """Last month each treated home counts: the end of the measures' life, or the month before existing
+        schemes would have treated it (an exponential time from a uniform fixed per household)."""
+        t = model.t
+        life = t + int(round(self.effect("lifetime_years") * 12))
+        a = min(self.effect("existing_schemes_annual"), 0.999999)
+        if a <= 0:
+            return np.full(len(households), life, dtype=np.int32)
+        u = self.draw(model, "existing", households, step=0)
+        months = -np.log1p(-u) / (-np.log1p(-a) / 12.0)  # from the projection start
+        anyway = np.floor(months).astype(np.int64) - 1
+        return np.minimum(np.maximum(anyway, t), life).astype(np.int32)
+
     def _ensure_size(self, model) -> None:
         n_hh = int(model.cohort.household.max(initial=-1)) + 1
         if n_hh > len(self.treated_step):  # not expected (newcomers join existing households or none)
             extra = n_hh - len(self.treated_step)
             self.treated_step = np.concatenate([self.treated_step, np.full(extra, NEVER, np.int32)])
+            self.until_step = np.concatenate([self.until_step, np.full(extra, NEVER, np.int32)])
             self.offer_step = np.concatenate([self.offer_step, np.full(extra, NEVER, np.int32)])
             self.waiting = np.concatenate([self.waiting, np.zeros(extra, bool)])
 

@@ -11,6 +11,10 @@ from ..outcomes import label
 from ..processes.plan import ADMISSION_CAUSES
 
 CAUSE_OUTCOMES = tuple(r.name for r in ADMISSION_CAUSES)
+# what an observational evaluation would claim for the same participants, shown beside the model's figure
+COMPARISON_SUFFIXES = {"_ottawa_implied_readmissions_avoided":
+                       "readmissions avoided that the Ottawa observational evaluation would imply for the "
+                       "same treated smokers (for comparison with 'Emergency admissions avoided')"}
 
 
 def outcome_label(outcome: str, prefixes: Sequence[str] = ()) -> str:
@@ -19,9 +23,14 @@ def outcome_label(outcome: str, prefixes: Sequence[str] = ()) -> str:
     declared = label(outcome)
     if declared is not None:
         return declared
+    for suffix, words in COMPARISON_SUFFIXES.items():
+        if outcome.endswith(suffix):
+            return f"{scenario_label(outcome[: -len(suffix)])}: {words}"
     for p in sorted(prefixes, key=len, reverse=True):
         if outcome.startswith(p + "_"):
             rest = outcome[len(p) + 1:]
+            if rest.startswith("cost_"):
+                return f"{scenario_label(p)}: cost of {rest[5:].replace('_', ' ')} (£)"
             return f"{scenario_label(p)}: {'cost (£)' if rest == 'cost' else rest.replace('_', ' ')}"
     for suffix, words in (("_participants", "participants"), ("_cost", "cost (£)")):
         if outcome.endswith(suffix):

@@ -14,7 +14,7 @@ import pandas as pd
 from ..outcomes import OUT
 from ..parameters import CONFIDENCE
 from .data import RunData
-from .labels import CAUSE_OUTCOMES, is_money, scenario_label, stratum_label
+from .labels import CAUSE_OUTCOMES, COMPARISON_SUFFIXES, is_money, scenario_label, stratum_label
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,13 @@ OUTCOME_INDICATORS = [
     Indicator("Falls admissions avoided", OUT.admissions_falls, sign=-1),
     Indicator("Hip fractures avoided", OUT.hip_fractures, sign=-1),
     Indicator("Deaths averted", OUT.deaths, sign=-1),
+    Indicator("Extra person-years lived (survivors of the programme)", OUT.survivor_person_years, measure="value"),
+    Indicator("Of the change in admissions: survivors' admissions (extra person-years x their age band's rate)",
+              OUT.survivor_admissions, measure="value"),
+    Indicator("Of the change in admissions: change among people alive either way", OUT.prevented_admissions,
+              measure="value"),
+    Indicator("Admission costs of survivors (£, undiscounted; part of the costs above)",
+              OUT.survivor_cost_admissions, measure="value"),
 ]
 MONEY_INDICATORS = [
     Indicator("Intervention cost (£, undiscounted)", OUT.cost_intervention),
@@ -105,8 +112,9 @@ def _signed(row: pd.Series, sign: int) -> tuple[float, float, float]:
 def participant_and_cost_outcomes(d: RunData, scenario: str) -> tuple[list[str], list[str]]:
     """Intervention-specific outcomes ('<name>_participants', '<name>_cost') this scenario reports."""
     outs = set(d.rows(scenario=scenario, level="ics", stratum="all", measure="value")["outcome"])
-    parts = sorted(o for o in outs if o.endswith("_participants"))
-    costs = sorted(o for o in outs if o.endswith("_cost") and o not in NAMED_COST_EXCLUDE)
+    parts = sorted(o for o in outs if o.endswith("_participants") or o.endswith(tuple(COMPARISON_SUFFIXES)))
+    costs = sorted(o for o in outs if (o.endswith("_cost") or "_cost_" in o) and o not in NAMED_COST_EXCLUDE
+                   and not o.startswith(("cost_", "survivor_")))
     return parts, costs
 
 
@@ -197,7 +205,8 @@ def _by_year(d: RunData) -> pd.DataFrame:
 
 
 ECONOMICS = (OUT.cost_admissions, OUT.cost_intervention, OUT.costs_avoided, OUT.net_cost, OUT.roi, OUT.payback_year,
-             OUT.cost_per_admission_avoided, OUT.cost_per_qaly, OUT.qalys, OUT.qalys_gained, OUT.admissions_avoided)
+             OUT.cost_per_admission_avoided, OUT.cost_per_qaly, OUT.qalys, OUT.qalys_gained, OUT.admissions_avoided,
+             OUT.survivor_person_years, OUT.survivor_admissions, OUT.prevented_admissions, OUT.survivor_cost_admissions)
 
 
 HORIZON_OUTCOMES = (OUT.costs_avoided, OUT.cost_intervention, OUT.net_cost, OUT.roi, OUT.qalys_gained)
