@@ -260,4 +260,13 @@ def _data_notes(d: RunData) -> list[str]:
         if reps < 10:
             notes.append(f"Only {reps} replicate(s): the 95% intervals are rough (percentiles of very few "
                          "values). Use 20 or more replicates for figures to be quoted.")
+    if any(o.endswith("_ottawa_implied_readmissions_avoided") for o in d.outcomes()):
+        notes.append("Tobacco: the 'readmissions avoided that the Ottawa observational evaluation would imply' "
+                     "(0.117 per treated smoker: 1-year readmission 38.4% without and 26.7% with the service, "
+                     "Mullen 2017) is far larger than the model's own change in emergency admissions. The "
+                     "observational figure compares self-selected groups (smokers who accept and quit are "
+                     "healthier and more motivated) and attributes the whole difference to the service; the "
+                     "model credits only the quits the service causes beyond usual care (about 4% of treated "
+                     "smokers at 12 months), whose excess risk then falls over years. Quote the model's figure; "
+                     "the other is shown so the difference can be explained (docs/interventions.md).")
     return notes

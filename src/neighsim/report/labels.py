@@ -19,7 +19,7 @@ COMPARISON_SUFFIXES = {"_ottawa_implied_readmissions_avoided":
 
 def outcome_label(outcome: str, prefixes: Sequence[str] = ()) -> str:
     """A reader's name for an outcome; `prefixes` are intervention names ('falls_pathway') so that
-    'falls_pathway_exercisers_adherent' reads 'Falls pathway: exercisers adherent'."""
+    'falls_pathway_digital_users' reads 'Falls pathway: digital users'."""
     declared = label(outcome)
     if declared is not None:
         return declared
