@@ -132,7 +132,7 @@ def test_falls_and_hip_fractures_speed_frailty_progression(tamworth):
     c = m.cohort
     rows = np.flatnonzero(c.alive & (c.frailty < 3))
     ratio = fr.after_fall(m, rows)
-    hip = (m.t - c.hip_fracture_step[rows].astype(int)) < 12
+    hip = (m.t - c.hip_fracture_step[rows].astype(int)) <= 12
     fell = ((m.t - c.last_fall_step[rows].astype(int)) <= 12) & ~hip
     assert np.all(ratio[hip] == tamworth.params["frailty.hip_fracture_progression_rr"])
     assert np.all(ratio[fell] == tamworth.params["frailty.fall_progression_rr"])
@@ -169,3 +169,35 @@ def test_a_quitters_admission_excess_starts_at_the_smokers_and_halves_every_half
     quit = np.array([-32000, -32000, 30, 6, -18, -32000], dtype=np.int16)
     got = smoking_excess(status, quit, 30, 2.0)
     np.testing.assert_allclose(got, [0.0, 1.0, 1.0, 0.5, 0.25, 0.0], atol=1e-6)
+
+
+def test_warm_homes_budget_buys_homes_at_the_price_charged(small_config, small_population):
+    """A budget converts to homes at the re-priced cost (BRE's 2011/12 GBP 6,700 in 2026/27 prices), the
+    cost the module charges, so the money reported equals the budget for the homes delivered."""
+    p = small_population.params
+    unit = 6700.0 * p["economics.price_index_2026_27"] / p["economics.price_index_2011_12"]
+    sc = scenario(small_config, {"type": "warm_homes", "budget": 100 * unit})
+    assert sc.specs[0].delivery.capacity == pytest.approx(100.0)
+    iv = sc.build(p)[0]
+    assert iv.costs["per_participant"] == pytest.approx(unit)
+
+
+def test_bone_health_is_once_and_reviews_not_on_top_of_an_assessment(tamworth):
+    """Re-entering the pathway does not repeat (or re-charge) bone health while its effect lasts, and
+    nobody is given a separate medication review while an assessment's effect is active."""
+    sc = scenario(tamworth.config, {"type": "falls_pathway", "eligibility": "true", "uptake": 1.0,
+                                    "effects": {"bone_health_months": 60, "effect_months": 6,
+                                                "medication_review_current": 0.0,
+                                                "medication_review_coverage": 1.0},
+                                    "options": {**ONLY, "bone_health": True, "assessment": True,
+                                                "medication_review": True, "repeat_months": 6}})
+    m = run(tamworth, sc, months=36)
+    c = m.cohort
+    tot = m.interventions[0].summary()["totals"]
+    women = int((c["falls_pathway_bone_until"] >= 0).sum())
+    assert tot["participants"] > 1.5 * len(np.flatnonzero(c["falls_pathway_entry_step"] >= 0))  # re-entries
+    assert tot["bone_health"] == women  # each woman once
+    review, entry, mfa = (c[f"falls_pathway_{k}"].astype(int) for k in ("review_step", "entry_step", "mfa_until"))
+    last = (review >= 0) & (entry >= 0)
+    assert not ((review[last] >= entry[last]) & (review[last] <= mfa[last])).any()
+    assert tot["medication_reviews"] > 1000

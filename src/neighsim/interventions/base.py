@@ -321,6 +321,12 @@ class Intervention:
         return c.ltc_count(rows).astype(float) + c.frailty[rows] + (c.age_months[rows] // 12) / 100.0
 
     @classmethod
+    def price_factor(cls, params: ParameterSet) -> float:
+        """Factor taking the module's default per-participant cost (a parameter) to 2026/27 prices, the
+        prices it is charged in; a cost a scenario file sets is taken as 2026/27 prices already."""
+        return 1.0
+
+    @classmethod
     def share_basis(cls, cohort: Cohort, rows: np.ndarray) -> np.ndarray:
         """Residents counted when dividing capacity and fixed costs between neighbourhoods (at the
         start, before the rule and targeting): the module's intrinsic eligibility. Default: alive."""

@@ -117,6 +117,8 @@ def entry_capacity(ctx: Any, cls: Any, entry: Any, rule: Any, targeting: Any, co
     if budget is not None:
         item = costs.get("per_participant", cls.cost_spec.get("per_participant"))
         unit = resolve(item, ctx.params) if item is not None else 0.0
+        if "per_participant" not in costs:  # the default parameter, in the prices the module charges
+            unit *= cls.price_factor(ctx.params)
         fld = f"{pre}.budget"
         if unit <= 0:
             ctx.fail(fld, "places = budget / the per_participant cost, but this module's per_participant cost is 0; "

@@ -17,7 +17,11 @@ participant then has, from the month of entry:
 - digital: a self-management app (e.g. Steady On Your Feet) used by `digital_uptake` of participants,
   falls rate `digital_rate_ratio` while not exercising (an ASSUMPTION: no trial of the app);
 - bone_health: fracture-risk assessment and treatment for women aged 70-85 (SCOOP, Shepstone 2018:
-  hip fracture HR 0.72, intention-to-treat of screening) for `bone_health_months`, per fall.
+  hip fracture HR 0.72, intention-to-treat of screening) for `bone_health_months`, per fall; a one-off,
+  not repeated while its effect lasts.
+
+`per_participant` is the cost of case-finding and the assessment, charged when the assessment is on;
+with it off, case-finding is taken as part of the other components' costs.
 
 Two components reach beyond the case-found participants:
 
@@ -25,8 +29,9 @@ Two components reach beyond the case-found participants:
   frailty, in the target area, meeting the rule). Today's reviews (`medication_review_current`) are in the baseline; the
   programme raises coverage to `medication_review_coverage`: a resident is in the increment when a fixed
   uniform lies between the two (the ramp spreads the increment). Reviewed residents have falls rate
-  `medication_review_rate_ratio` for 12 months, only while no assessment or exercise effect is active
-  (multifactorial assessment already includes a medication review); reviewed again every 12 months.
+  `medication_review_rate_ratio` for 12 months, only while no assessment or exercise effect is active;
+  reviewed (and charged) every 12 months, but not while an assessment or exercise effect is active
+  (a multifactorial assessment already includes a medication review).
 - fracture_liaison: orthogeriatric care / fracture liaison after a hip fracture (Hawley 2016: 1-year
   mortality HR 0.84). Today's coverage (`fls_current_coverage`, national audit) is in the baseline's
   post-fracture mortality, so only fractures between today's coverage and the target `fls_coverage`
@@ -222,10 +227,15 @@ class FallsPathway(Intervention):
             if self.end_t is not None and t == self.end_t:
                 c[self.f[WAITING]][:] = False
             return
-        if self.on("medication_review"):
+        if any(self.on(k) for k in PARTICIPANT_COMPONENTS):  # else no case-finding
+            self._case_finding(model)
+        if self.on("medication_review"):  # after entry: those just assessed are not reviewed again
             self._medication_reviews(model)
-        if not any(self.on(k) for k in PARTICIPANT_COMPONENTS):
-            return  # no component for case-found participants: no case-finding
+
+    def _case_finding(self, model) -> None:
+        """Offers, acceptance, the waiting list and entry to the pathway this month."""
+        t = model.t
+        c = model.cohort
         pool = self.eligible(model, np.flatnonzero(c.alive & (c.age_months >= 65 * 12)))
         waiting = c[self.f[WAITING]]
         in_pool = np.zeros(c.n, dtype=bool)
@@ -250,9 +260,9 @@ class FallsPathway(Intervention):
         c[self.f[ENTERED]][served] = t
         self.any_effect = True
         self.record(model, "participants", served)
-        self.charge(model, served, self.costs["per_participant"], item="assessment")
-        if self.on("assessment"):
+        if self.on("assessment"):  # per_participant: case-finding and the assessment
             c[self.f[MFA]][served] = last
+            self.charge(model, served, self.costs["per_participant"], item="assessment")
         ids = c.id[served]
         if self.on("exercise"):
             ex = served[self.draw(model, "exercise", ids) < self.effect("exercise_uptake")]
@@ -266,7 +276,8 @@ class FallsPathway(Intervention):
             self.charge(model, users, self.costs["digital_per_user"], item="digital")
         if self.on("bone_health"):
             age = c.age_months[served] // 12
-            women = served[~c.male[served] & (age >= 70) & (age <= 85)]
+            # a one-off assessment (SCOOP): not again while its effect lasts
+            women = served[~c.male[served] & (age >= 70) & (age <= 85) & (c[self.f[BONE]][served] < t)]
             c[self.f[BONE]][women] = t + int(self.effect("bone_health_months")) - 1
             self.record(model, "bone_health", women)
             self.charge(model, women, self.costs["bone_health_per_participant"], item="bone_health")
@@ -283,6 +294,8 @@ class FallsPathway(Intervention):
         if not self.rule.always_true:
             rows = rows[self.rule.evaluate(c, rows, t)]
         rows = rows[months_since(c[self.f[REVIEWED]][rows], t) >= REVIEW_MONTHS]
+        # an active assessment or exercise programme already includes a medication review
+        rows = rows[(c[self.f[MFA]][rows] < t) & (c[self.f[EXERCISE]][rows] < t)]
         u = self.draw(model, "review.cover", c.id[rows], step=0)  # fixed per resident: who is in the increment
         due = rows[(u >= low) & (u < low + extra)]
         if len(due) == 0:

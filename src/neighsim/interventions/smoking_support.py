@@ -37,10 +37,10 @@ PROTECTED_MONTHS = 12  # a 52-week figure already includes the first year's rela
 
 
 def relapse_spared(quit_step: np.ndarray, since: np.ndarray, until: np.ndarray, t: int) -> np.ndarray:
-    """Ex-smokers whose quit fell within [since, until] less than PROTECTED_MONTHS ago: their first
-    year's relapse is already counted in the published abstinence that made the quit."""
+    """Ex-smokers whose quit fell within [since, until] at most PROTECTED_MONTHS ago (months q+1 to
+    q+12): their first year's relapse is already counted in the published abstinence that made the quit."""
     q = quit_step.astype(np.int32)
-    return (q >= since) & (q <= until) & (until >= 0) & (t - q < PROTECTED_MONTHS)
+    return (q >= since) & (q <= until) & (until >= 0) & (t - q <= PROTECTED_MONTHS)
 
 
 def support_multiplier(quit_52wk: float, months: int, params) -> float:

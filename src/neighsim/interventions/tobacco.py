@@ -114,7 +114,7 @@ class Tobacco(Intervention):
             return 1.0
         c = model.cohort
         q = c[self.f_quit][rows].astype(np.int32)
-        return np.where((q == c.quit_step[rows]) & (model.t - q < PROTECTED_MONTHS), 0.0, 1.0)
+        return np.where((q == c.quit_step[rows]) & (model.t - q <= PROTECTED_MONTHS), 0.0, 1.0)
 
     def _on_admission(self, model, rows, cause=None) -> None:
         self.queue.append(np.array(rows, dtype=np.int64, copy=True))  # decisions wait for end_step

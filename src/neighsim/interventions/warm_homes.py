@@ -67,10 +67,14 @@ class WarmHomes(Intervention):
     def __init__(self, params, delivery=None, **kw):
         super().__init__(params, delivery, **kw)
         if "per_participant" not in self.delivery.costs:
-            self.costs["per_participant"] *= (resolve("economics.price_index_2026_27", params)
-                                              / resolve(f"economics.price_index_{self.COST_PRICE_YEAR}", params))
+            self.costs["per_participant"] *= self.price_factor(params)
         self.cold_admissions_rr = resolve("admissions.cold_home_rr", params)
         self.cold_mortality_rr = resolve("mortality.cold_home_winter_rr", params)
+
+    @classmethod
+    def price_factor(cls, params) -> float:
+        return (resolve("economics.price_index_2026_27", params)
+                / resolve(f"economics.price_index_{cls.COST_PRICE_YEAR}", params))
 
     @classmethod
     def share_basis(cls, cohort, rows):
@@ -121,7 +125,7 @@ class WarmHomes(Intervention):
             if not self.any_treated:
                 return 1.0
             w = winter_curve(model.calendar_month)
-            never_cold = 1.0 / (1.0 + (self.cold_admissions_rr - 1.0) * max(w, 0.0))
+            never_cold = min(1.0 / (1.0 + (self.cold_admissions_rr - 1.0) * max(w, 0.0)), 1.0)
             m = max(1.0 + (self.effect(f"{cause}_rr") - 1.0) * (1.0 + w), never_cold, 0.0)
             return 1.0 + (m - 1.0) * self._on(model, rows)
         return fn
@@ -131,7 +135,7 @@ class WarmHomes(Intervention):
         if not self.any_treated:
             return 1.0
         cold = 1.0 + (self.cold_mortality_rr - 1.0) * max(winter_curve(model.calendar_month), 0.0)
-        if cold == 1.0:
+        if cold <= 1.0:  # no excess this month (or a draw below 1): nothing to remove, never above 1
             return 1.0
         m = 1.0 - self.effect("cold_mortality_excess_removed") * (1.0 - 1.0 / cold)
         return 1.0 + (m - 1.0) * self._on(model, rows)

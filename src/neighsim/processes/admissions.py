@@ -19,7 +19,8 @@ SLACK = 1.0 + 1e-9
 def smoking_excess(status: np.ndarray, quit_step: np.ndarray, t: int, halflife_years: float) -> np.ndarray:
     """Share of the current-smoker excess of admission each resident carries: 1 for smokers, 0 for never
     smokers, and for ex-smokers an excess that halves every `halflife_years` since quitting (quitters
-    before the projection, whose quit month is unknown, are taken as long past: 0)."""
+    before the projection decay from the quit month the synthesis gave them; never-set months, -32000,
+    give 0)."""
     out = (status == 1).astype(np.float64)
     ex = np.flatnonzero(status == 2)
     if len(ex):
@@ -51,14 +52,15 @@ def _admitted(lo, hi, out, ids, alive, asd, nltc, key, loose, own, ltc_power, fr
         if frac >= K * loose[slot, a] * personal * (1.0 + (other - 1.0) * (slot == K - 1)):
             continue
         h = personal
-        cur = status_start[r] >= 1  # a bound: an ex-smoker's ratio lies between never and current
+        # a bound: an ex-smoker's ratio lies between 1 (never) and the current smoker's, so max(rr, 1)
+        s = status_start[r]
         if slot == 0:  # respiratory
             h *= (1.0 + (cold_rr - 1.0) * fuel_poor[r]) * winter[0]
-            h *= (1.0 + (rr[0] - 1.0) * copd[r]) * (1.0 + (rr[1] - 1.0) * cur)
+            h *= (1.0 + (rr[0] - 1.0) * copd[r]) * (rr[1] if s == 1 else (max(rr[1], 1.0) if s == 2 else 1.0))
         elif slot == 1:  # cardiovascular
             h *= (1.0 + (cold_rr - 1.0) * fuel_poor[r]) * winter[1]
             h *= (1.0 + (rr[2] - 1.0) * cvd[r]) * (1.0 + (rr[3] - 1.0) * htn[r])
-            h *= (1.0 + (rr[4] - 1.0) * diabetes[r]) * (1.0 + (rr[5] - 1.0) * cur)
+            h *= (1.0 + (rr[4] - 1.0) * diabetes[r]) * (rr[5] if s == 1 else (max(rr[5], 1.0) if s == 2 else 1.0))
         else:
             h *= other
         if frac < K * loose[slot, a] * own[slot] * h:

@@ -26,7 +26,7 @@ def _movers(lo, hi, out, ids, alive, asd, frailty, nltc, key, bound, ltc_pow, la
         if f >= 3 or not alive[r]:
             continue
         rate = bound[U(asd[r]), U(f)]
-        if t - hip_step[r] < 12:
+        if t - hip_step[r] <= 12:
             rate *= hip_rr
         elif t - last_fall[r] <= 12:
             rate *= fall_rr
@@ -110,7 +110,7 @@ class Frailty(Process):
     def after_fall(self, model, rows: np.ndarray) -> np.ndarray:
         """Progression ratio in the 12 months after a hip fracture (hip_rr) or another fall (fall_rr)."""
         c, t = model.cohort, model.t
-        hip = (t - c.hip_fracture_step[rows].astype(np.int32)) < 12
+        hip = (t - c.hip_fracture_step[rows].astype(np.int32)) <= 12
         fell = (t - c.last_fall_step[rows].astype(np.int32)) <= 12
         return np.where(hip, self.hip_rr, np.where(fell, self.fall_rr, 1.0))
 
