@@ -138,3 +138,37 @@ def test_schema_validates_a_bundled_scenario():
         jsonschema.validate(json.loads(json.dumps(read_yaml(f), default=str)), schema)  # dates as an editor sees them
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"name": "x", "interventions": [{"type": "tobacco", "colour": "red"}]}, schema)
+
+
+def test_a_psa_draw_changes_the_frailty_hazard_ratios_after_normalisation(small_population):
+    """Each eFI category's hazard ratio is drawn on its own: a shared factor would be cancelled exactly by
+    the per-cell normalisation (the engine's hazards would not move), separate draws are not."""
+    import numpy as np
+
+    from neighsim.model import NeighbourhoodModel
+
+    def severe_hazards(params):
+        m = NeighbourhoodModel(small_population, params)
+        c = m.cohort
+        rows = np.flatnonzero(c.alive & (c.frailty == 3))
+        hr = np.asarray(m.params["mortality.frailty_hr"])
+        return m.process("mortality").table[m.asd[rows]] * hr[c.frailty[rows]]
+
+    p = small_population.params
+    central = severe_hazards(p)
+    shared = severe_hazards(p.update({"mortality.frailty_hr": list(1.1 * p["mortality.frailty_hr"])}))
+    np.testing.assert_allclose(shared, central, rtol=1e-9)  # what a shared factor does: nothing
+    drawn = p.draw(np.random.default_rng(7))
+    assert drawn["mortality.frailty_hr"][0] == 1.0  # fit stays the reference
+    ratios = drawn["mortality.frailty_hr"][1:] / p["mortality.frailty_hr"][1:]
+    assert np.ptp(ratios) > 1e-3  # the categories moved by different factors
+    only_hr = p.update({"mortality.frailty_hr": list(drawn["mortality.frailty_hr"])})  # nothing else drawn
+    assert not np.allclose(severe_hazards(only_hr), central, rtol=1e-4)
+
+
+def test_a_list_of_se_must_match_the_value(tmp_path):
+    write(tmp_path, "x:\n  value: [1, 2]\n  source: s\n  confidence: V\n  dist: {type: lognormal, se: [0.1]}\n",
+          "group.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_parameters(tmp_path)
+    assert err.value.field == "x.dist" and "same length" in str(err.value)

@@ -69,13 +69,18 @@ class Parameter:
         return kind + "(" + ", ".join(f"{k}={v}" for k, v in d.items()) + ")"
 
     def draw(self, rng: np.random.Generator) -> Parameter:
-        """One probabilistic-sensitivity draw. List values move together (one shared factor)."""
+        """One probabilistic-sensitivity draw. List values move together (one shared factor) unless a
+        lognormal gives one se per element."""
         kind = self.dist.get("type", "fixed")
         v = self.array()
         if kind == "fixed":
             return self
         if kind == "lognormal":
-            new = v * float(np.exp(rng.normal(0.0, self.dist["se"])))
+            se = self.dist["se"]
+            if isinstance(se, list | tuple):  # each element on its own
+                new = v * np.exp(rng.normal(0.0, np.asarray(se, dtype=float)))
+            else:
+                new = v * float(np.exp(rng.normal(0.0, se)))
         elif kind == "normal":
             new = v + float(rng.normal(0.0, self.dist["sd"]))
         elif kind == "beta":
@@ -171,10 +176,15 @@ class Fixed(_Spec):
     type: Literal["fixed"]
 
 
+SE = Annotated[float, Field(strict=True, ge=0, le=5)]
+
+
 class Lognormal(_Spec):
-    """Multiplicative: value x exp(N(0, se)), median = value."""
+    """Multiplicative: value x exp(N(0, se)), median = value. For a list value, one se moves every element
+    together (one shared factor); a list of se (one per element) draws each element on its own, as for
+    hazard ratios by category whose common factor a normalisation would cancel."""
     type: Literal["lognormal"]
-    se: Annotated[float, Field(strict=True, ge=0, le=5)]
+    se: SE | Annotated[list[SE], Field(min_length=1, max_length=1000)]
 
 
 class Normal(_Spec):
@@ -246,6 +256,10 @@ class ParameterSpec(_Spec):
         if isinstance(value, list) and kind in ("beta", "triangular", "uniform"):
             raise ValueError(f"{kind} draws one number; a list value needs lognormal, normal or gamma "
                              "(one shared factor) or fixed")
+        se = getattr(dist, "se", None)
+        if isinstance(se, list) and (not isinstance(value, list) or len(se) != len(value)):
+            n = len(value) if isinstance(value, list) else 1
+            raise ValueError(f"a list of se needs a list value of the same length ({len(se)} se for {n} value(s))")
         if kind in ("triangular", "uniform") and not dist.low <= dist.high:
             raise ValueError(f"{kind} needs low <= high")
         if kind == "triangular" and value is not None and not dist.low <= float(np.asarray(value).flat[0]) <= dist.high:
