@@ -38,6 +38,21 @@ def test_run_writes_manifest_and_summary(tmp_path, capsys):
     assert main(["run", *SMALL, "--out", str(out), "--quiet"]) == 2
 
 
+def test_run_psa_draws_parameters_per_replicate(tmp_path, capsys):
+    """`--psa N`: N replicates, each with its own parameter draw (recorded as param_draw); --psa and
+    --replicates together are refused in one line."""
+    out = tmp_path / "psa"
+    assert main(["run", *SMALL, "--psa", "2", "--out", str(out), "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["psa"] is True and manifest["replicates"] == 2
+    reps = pd.read_parquet(out / "replicates.parquet", columns=["replicate", "param_draw"]).drop_duplicates()
+    assert sorted(reps["param_draw"]) == [0, 1] and (reps["replicate"] == reps["param_draw"]).all()
+    capsys.readouterr()
+    assert main(["run", *SMALL, "--psa", "2", "--replicates", "2", "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--replicates or --psa" in err and "Traceback" not in err and err.count("\n") == 1
+
+
 def test_run_neighbourhood_subset_and_bad_ids(tmp_path, capsys, tamworth_ids):
     out = tmp_path / "nb"
     nb = str(tamworth_ids["Tamworth: Wilnecote & Belgrave"])

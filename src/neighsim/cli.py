@@ -137,10 +137,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runner.experiment import run_experiment
     from .scenarios import load_scenarios
 
+    if args.psa is not None and args.replicates is not None:
+        raise NeighsimError("give --replicates or --psa, not both: with --psa N each of the N replicates uses its "
+                            "own parameter draw")
     cfg = _config(args)
     scenarios = load_scenarios(args.scenarios, cfg) if args.scenarios else {}
     out = Path(args.out) if args.out else Path("out") / ("run-" + "-".join(scenarios) if scenarios else "baseline")
-    res = run_experiment(cfg, out, scenarios=scenarios, replicates=args.replicates,
+    res = run_experiment(cfg, out, scenarios=scenarios, replicates=args.psa or args.replicates or 1,
+                         psa=args.psa is not None,
                          neighbourhoods=args.neighbourhoods, backend=args.backend, address=args.address,
                          workers=args.workers, resume=args.resume, force_new=args.force_new, chunk=args.chunk,
                          progress=_progress_enabled(args), name="run", contributions=args.contributions)
@@ -360,7 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "manifest.json, tasks/*.parquet and summary.csv to --out.")
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO.yaml", help="scenario files (none: baseline only)")
     _add_common(p)
-    p.add_argument("--replicates", type=REPLICATES, default=1, help="replicates, 1 to 100,000 (default 1)")
+    p.add_argument("--replicates", type=REPLICATES, default=None, help="replicates, 1 to 100,000 (default 1)")
+    p.add_argument("--psa", type=REPLICATES, default=None, metavar="N",
+                   help="probabilistic sensitivity analysis: N replicates, each with its own draw of every "
+                        "uncertain parameter (shared by all scenarios of that replicate); instead of --replicates")
     p.add_argument("--neighbourhoods", type=NEIGHBOURHOOD, nargs="+", metavar="ID",
                    help="restrict to these neighbourhood ids (see `neighsim population`)")
     p.add_argument("--backend", choices=["serial", "ray"], default="serial",
