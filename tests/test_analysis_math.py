@@ -347,3 +347,13 @@ def test_normal_interval_for_mean_covers_truth_about_95_percent():
     last = interval_width_by_replicates(data[0]).iloc[-1]
     m, lo0, hi0 = mean_interval(data[0])
     assert (last["mean"], last["ci_mean_lower"], last["ci_mean_upper"]) == pytest.approx((m, lo0, hi0))
+
+
+def test_net_monetary_benefit_known_answers_and_agreement_with_the_icer():
+    from neighsim.analysis.economics import cost_per_outcome, net_monetary_benefit
+
+    assert net_monetary_benefit(2.0, 30_000.0, 20_000.0) == 10_000.0
+    assert net_monetary_benefit(0.5, -4_000.0, 30_000.0) == 19_000.0  # saves money and gains QALYs
+    assert net_monetary_benefit(-1.0, 1_000.0, 20_000.0) == -21_000.0  # dominated
+    for q, c in ((2.0, 30_000.0), (2.0, 50_000.0), (0.1, 1_000.0)):  # QALYs gained: NMB > 0 iff ICER < threshold
+        assert (net_monetary_benefit(q, c, 20_000.0) > 0) == (cost_per_outcome(c, q) < 20_000.0)

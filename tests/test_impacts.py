@@ -62,6 +62,8 @@ def test_paired_economics_known_answer():
     assert v["admissions_avoided"] == 6
     assert v["payback_year"] == 2
     assert v["qalys_gained"] == pytest.approx(1 + 2 * disc)
+    assert v["nmb_20000"] == pytest.approx(20_000 * (1 + 2 * disc) - (500 - avoided))
+    assert v["nmb_30000"] == pytest.approx(30_000 * (1 + 2 * disc) - (500 - avoided))
     first = econ[econ["period"] == "2026/27"].set_index("outcome")["value"]
     assert first["roi"] == pytest.approx(400 / 500) and np.isnan(first["payback_year"])
 

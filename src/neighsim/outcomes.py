@@ -44,6 +44,8 @@ DERIVED = (
     Outcome("cost_per_qaly", "Net cost per QALY gained (£)", "£", "value"),
     Outcome("qalys_gained", "QALYs gained (discounted)", "QALYs", "value"),
     Outcome("admissions_avoided", "Emergency admissions avoided", "admissions", "value"),
+    Outcome("nmb_20000", "Net monetary benefit at £20,000 per QALY (£, discounted)", "£", "value"),
+    Outcome("nmb_30000", "Net monetary benefit at £30,000 per QALY (£, discounted)", "£", "value"),
     Outcome("survivor_person_years", "Extra person-years lived (survivors of the programme)", "person-years",
             "value"),
     Outcome("survivor_admissions", "Admissions of survivors of the programme (extra person-years x rate)",

@@ -139,3 +139,12 @@ def inflate(value: float, from_year: str, to_year: str, index: Mapping[str, floa
         if not index[year] > 0:
             raise ValueError(f"price index for {year!r} must be positive, got {index[year]}")
     return float(value) * float(index[to_year]) / float(index[from_year])
+
+
+NMB_THRESHOLDS = (20_000.0, 30_000.0)  # NICE's range of pounds per QALY
+
+
+def net_monetary_benefit(qalys_gained: float, net_cost: float, threshold: float) -> float:
+    """threshold x QALYs gained - net cost: positive when the option is worth its cost at that value of a
+    QALY (the same decision as an ICER below the threshold, but defined for any sign of either)."""
+    return float(threshold) * float(qalys_gained) - float(net_cost)

@@ -8,7 +8,7 @@ between scenarios and their intervals then come from the generic paired summary.
 Economics (paired with the comparator, per replicate, every area, stratum 'all'): admission costs in
 2026/27 prices, intervention costs, costs avoided, net cost, return on investment (pounds of
 admission costs avoided per pound spent, both discounted), payback year, cost per admission avoided
-and per QALY gained, over horizons of 1 to 5 years.
+and per QALY gained, net monetary benefit at £20,000 and £30,000 per QALY, over horizons of 1 to 5 years.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..outcomes import OUT
 from ..parameters import ParameterSet
-from .economics import cost_per_outcome, discount_factors, payback_year
+from .economics import NMB_THRESHOLDS, cost_per_outcome, discount_factors, net_monetary_benefit, payback_year
 from .inequality import age_standardised_rate, sii_rii
 
 # European Standard Population 2013 (per 100,000) in the recorder's bands 0-17 ... 85+
@@ -152,7 +152,8 @@ def economics_rows(tidy: pd.DataFrame, comparator: str, years: list[str], whole:
                         OUT.payback_year: float(pb) if pb is not None else np.nan,
                         OUT.admissions_avoided: float(adm[:h].sum()), OUT.qalys_gained: pv_qaly,
                         OUT.cost_per_admission_avoided: cost_per_outcome(net, float(adm[:h].sum())),
-                        OUT.cost_per_qaly: cost_per_outcome(net, pv_qaly)}
+                        OUT.cost_per_qaly: cost_per_outcome(net, pv_qaly),
+                        **{f"nmb_{int(k)}": net_monetary_benefit(pv_qaly, net, k) for k in NMB_THRESHOLDS}}
                 rows += [base | {"outcome": k, "value": v} for k, v in vals.items()]
     from .survivors import survivor_rows
 

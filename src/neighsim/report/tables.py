@@ -78,6 +78,8 @@ MONEY_INDICATORS = [
     Indicator("QALYs gained (discounted)", OUT.qalys_gained,
               fallback=Indicator("QALYs gained (undiscounted)", OUT.qalys)),
     Indicator("Net cost per QALY gained (£)", OUT.cost_per_qaly),
+    Indicator("Net monetary benefit at £20,000 per QALY (£, discounted; positive = worth its cost)", OUT.nmb_20000),
+    Indicator("Net monetary benefit at £30,000 per QALY (£, discounted)", OUT.nmb_30000),
     Indicator("Net cost per admission avoided (£)", OUT.cost_per_admission_avoided),
 ]
 EQUITY_INDICATORS = [
@@ -206,7 +208,7 @@ def _by_year(d: RunData) -> pd.DataFrame:
 
 ECONOMICS = (OUT.cost_admissions, OUT.cost_intervention, OUT.costs_avoided, OUT.net_cost, OUT.roi, OUT.payback_year,
              OUT.cost_per_admission_avoided, OUT.cost_per_qaly, OUT.qalys, OUT.qalys_gained, OUT.admissions_avoided,
-             OUT.survivor_person_years, OUT.survivor_admissions, OUT.prevented_admissions, OUT.survivor_cost_admissions)
+             OUT.nmb_20000, OUT.nmb_30000, OUT.survivor_person_years, OUT.survivor_admissions, OUT.prevented_admissions, OUT.survivor_cost_admissions)
 
 
 HORIZON_OUTCOMES = (OUT.costs_avoided, OUT.cost_intervention, OUT.net_cost, OUT.roi, OUT.qalys_gained)
