@@ -170,8 +170,17 @@ def write_xlsx(d: RunData, path: Path) -> Path:
                                  "drift).", highlight=~v["pass"].astype(bool) if "pass" in v else None,
                      fill=FAIL_FILL)
 
+    from . import fairness
     from .contributions import add_sheet as add_contributions_sheet
 
+    places = fairness.delivered(d)
+    if not places.empty:  # only with intervention scenarios
+        ws = wb.create_sheet("places and money")
+        warn = fairness.warnings(d)
+        _write_frame(ws, places, note=f"{d.whole}: places made available (blank: unlimited), participants and "
+                                      "intervention cost (£) each area got, by scenario and intervention; mean and "
+                                      "95% interval. " + ("Warnings: " + " ".join(warn) if warn else
+                                                          "No compared scenarios differ by more than 20%."))
     add_contributions_sheet(wb, d)
     ws = wb.create_sheet("provenance")
     _write_frame(ws, pd.DataFrame(tables.provenance(d), columns=["item", "value"]))
