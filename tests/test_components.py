@@ -201,3 +201,22 @@ def test_bone_health_is_once_and_reviews_not_on_top_of_an_assessment(tamworth):
     last = (review >= 0) & (entry >= 0)
     assert not ((review[last] >= entry[last]) & (review[last] <= mfa[last])).any()
     assert tot["medication_reviews"] > 1000
+
+
+def test_hip_fractures_and_injurious_falls_lose_quality_of_life():
+    """QALYs a month: the age-norm utility less 0.53 for three months after a hip fracture, 0.16 to its
+    twelfth month, 0.09 for a year after an admitted fall (the larger loss when both apply)."""
+    from neighsim.processes.quality_of_life import _qalys
+
+    t, never = 20, -32000
+    n = 5
+    one = np.ones(n, dtype=np.bool_)
+    zero = np.zeros(n, dtype=np.bool_)
+    hip = np.array([t, t - 5, t - 12, never, t - 2], dtype=np.int16)
+    fall = np.array([never, t - 1, never, t - 3, t - 11], dtype=np.int16)
+    hip_loss = np.where(np.arange(12) < 3, 0.53, 0.16)
+    out = np.zeros(n)
+    _qalys(n, one, np.arange(n), np.full(n, 80, dtype=np.int16), zero, zero, zero, zero, np.zeros(n, np.int8),
+           np.zeros(n, np.int8), np.full(121, 0.8), np.ones(16), np.ones(16), np.ones(4), hip, fall, t, hip_loss,
+           0.09, out)
+    np.testing.assert_allclose(out * 12, [0.8 - 0.53, 0.8 - 0.16, 0.8, 0.8 - 0.09, 0.8 - 0.53])

@@ -35,12 +35,14 @@ class Falls(Process):
     description = ("falls by age (a third at 65+, half at 80+), frailty and a recent fall; a share need "
                    "admission, some with a hip fracture")
     states = (State("last_fall_step", np.int16, -32000, "month of the last fall (-32000: none simulated)"),
-              State("hip_fracture_step", np.int16, -32000, "month of the last hip fracture"))
+              State("hip_fracture_step", np.int16, -32000, "month of the last hip fracture"),
+              State("fall_admission_step", np.int16, -32000,
+                    "month of the last fall admitted without a hip fracture (an injurious fall)"))
     FALLS = Result("falls", "Falls", "falls")
     ADMISSIONS = Result("admissions_falls", "Falls admissions", "admissions")
     HIP_FRACTURES = Result("hip_fractures", "Hip fractures", "fractures")
     results = (FALLS, ADMISSIONS, HIP_FRACTURES)
-    streams = ("falls", "falls.outcome", "falls.history", "falls.history.hip")
+    streams = ("falls", "falls.outcome", "falls.history", "falls.history.hip", "falls.history.admission")
     modifiers = ("falls.rate", "falls.admission", "falls.hip_fracture")
     events = ("fall", "admission", "fracture")
 
@@ -73,6 +75,10 @@ class Falls(Process):
         c.last_fall_step[fallers] = -np.minimum(months_ago[fell], 12)
         hip = self.hip_chance(p, c.male[fallers]) > model.streams.uniform("falls.history.hip", 0, c.id[fallers])
         c.hip_fracture_step[fallers[hip]] = c.last_fall_step[fallers[hip]]
+        other = fallers[~hip]  # admitted without a hip fracture, at the same chance as in the projection
+        p_other = max(p["falls.admission_per_fall"] - p["falls.hip_fracture_per_fall"], 0.0)
+        adm = other[model.streams.uniform("falls.history.admission", 0, c.id[other]) < p_other]
+        c.fall_admission_step[adm] = c.last_fall_step[adm]
 
     @staticmethod
     def annual_chances(p, ref) -> tuple[np.ndarray, np.ndarray]:
@@ -119,6 +125,9 @@ class Falls(Process):
         if len(admitted):
             model.record(self.ADMISSIONS.name, admitted)
             model.emit("admission", admitted, cause="falls")
+        injured = fallers[other]
+        if len(injured):
+            c.fall_admission_step[injured] = t
         fractures = fallers[hip]
         if len(fractures):
             c.hip_fracture_step[fractures] = t

@@ -1,5 +1,12 @@
 """Quality of life: QALYs lived each month from each resident's utility (age norm x condition and
-frailty multipliers), counted for everyone alive at the start of the month."""
+frailty multipliers, less the disutility of a recent hip fracture or injurious fall), counted for
+everyone alive at the start of the month.
+
+Event disutilities (EQ-5D, subtracted, never below 0): a hip fracture 0.53 in the month of the fracture
+and the two after, then 0.16 to its twelfth month; a fall admitted without a hip fracture 0.09 for 12
+months (Systematic Reviews 2024;13:289, table 5). Later years after a fracture, admissions for other
+causes, smoking and cold homes lose no quality of life here (not valued: the QALYs gained are, if
+anything, understated)."""
 
 from __future__ import annotations
 
@@ -13,19 +20,31 @@ from .kernels import JIT, U
 
 @nb.njit(**JIT)
 def _qalys(n, alive, stratum, age, htn, cvd, copd, diabetes, other_ltcs, frailty, by_age, ltc, other_pow, frail,
-           out):
-    """out[stratum] += utility / 12 for each living resident, in row order (as a weighted bincount)."""
+           hip_step, fall_adm_step, t, hip_loss, fall_loss, out):
+    """out[stratum] += utility / 12 for each living resident, in row order (as a weighted bincount);
+    hip_loss[months since the fracture] (0-11) and fall_loss (0-11 months after an admitted fall) are
+    subtracted (the larger of the two), never below 0."""
     for r in range(U(n)):
         if alive[r]:
             code = U(htn[r]) | (U(cvd[r]) << U(1)) | (U(copd[r]) << U(2)) | (U(diabetes[r]) << U(3))
             u = by_age[U(min(age[r], 120))] * ltc[code] * other_pow[U(other_ltcs[r])] * frail[U(frailty[r])]
+            loss = 0.0
+            since = t - hip_step[r]
+            if since >= 0 and since < 12:
+                loss = hip_loss[since]
+            since = t - fall_adm_step[r]
+            if since >= 0 and since < 12 and fall_loss > loss:
+                loss = fall_loss
+            if loss > 0.0:
+                u = max(u - loss, 0.0)
             out[U(stratum[r])] += u * (1.0 / 12.0)
 
 
 class QualityOfLife(Process):
     name = "quality_of_life"
     level = "model"
-    description = "QALYs: a twelfth of a year at each living resident's utility (age norm x conditions x frailty)"
+    description = ("QALYs: a twelfth of a year at each living resident's utility (age norm x conditions x "
+                   "frailty, less a recent hip fracture's or injurious fall's disutility)")
     QALYS = Result("qalys", "QALYs", "QALYs")
     results = (QALYS,)
 
@@ -39,12 +58,17 @@ class QualityOfLife(Process):
         self.by_age = np.asarray(p["economics.utility_by_age"])[_BAND_OF_AGE]
         self.other_pow = m[4] ** np.arange(16.0)
         self.frail = np.asarray(p["economics.utility_multiplier_frailty"])
+        # months 0-2 after a hip fracture at the acute disutility, months 3-11 at the 12-month one
+        self.hip_loss = np.where(np.arange(12) < 3, p["economics.disutility_hip_fracture_acute"],
+                                 p["economics.disutility_hip_fracture_12m"]).astype(np.float64)
+        self.fall_loss = float(p["economics.disutility_fall_admission"])
 
     def begin_step(self, model) -> None:
         c = model.cohort
         out = model.recorder.row(self.QALYS.name)
         _qalys(c.n, c.alive, model.stratum, model.age, c.htn, c.cvd, c.copd, c.diabetes, c.other_ltcs, c.frailty,
-               self.by_age, self.ltc, self.other_pow, self.frail, out)
+               self.by_age, self.ltc, self.other_pow, self.frail, c.hip_fracture_step, c.fall_admission_step,
+               model.t, self.hip_loss, self.fall_loss, out)
 
     def apply(self, model, rows=None) -> None:
         """Nothing during the month: QALYs are counted at its start."""
