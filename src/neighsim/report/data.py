@@ -260,6 +260,17 @@ def _data_notes(d: RunData) -> list[str]:
         if reps < 10:
             notes.append(f"Only {reps} replicate(s): the 95% intervals are rough (percentiles of very few "
                          "values). Use 20 or more replicates for figures to be quoted.")
+    if d.scenarios:
+        notes.append("What the economics count: intervention costs (cash, when spent; a measure that lasts 20 "
+                     "years is charged in full when installed) and NHS emergency admission costs (by cause, "
+                     "hip fractures at their first-year cost), over this run's horizon only; QALYs from survival, "
+                     "long-term conditions, frailty, hip fractures and admitted falls. Not counted: social care, "
+                     "productivity, GP and outpatient care, benefits after the horizon, and the quality of life "
+                     "of other admissions, smoking and cold homes. Admissions of people alive only because of a "
+                     "programme are included (shown apart as survivors' admissions), where NICE's reference case "
+                     "would leave unrelated future costs out. Each of these choices makes the programmes look "
+                     "worse, not better. The other way: admission costs avoided are not cash-releasing unless "
+                     "beds or services are actually removed.")
     if any(o.endswith("_ottawa_implied_readmissions_avoided") for o in d.outcomes()):
         notes.append("Tobacco: the 'readmissions avoided that the Ottawa observational evaluation would imply' "
                      "(0.117 per treated smoker: 1-year readmission 38.4% without and 26.7% with the service, "
