@@ -256,7 +256,7 @@ def test_tobacco_inpatient_offers_only_beyond_todays_service_and_quits_last_a_ye
     o0, o5 = (m.interventions[0].summary()["totals"]["inpatient_offered"] for m in (m0, m5))
     assert abs(o5 / o0 - 0.5) < 4 * math.sqrt(0.25 / o0)
     c = m0.cohort
-    quitters = np.flatnonzero(c["tobacco_inpatient_quit_step"] >= 0)
+    quitters = np.flatnonzero(c["stop_smoking_relapse_spared_until"] >= 0)  # community off: inpatient quits only
     assert len(quitters) > 500  # unprotected, about 5% (10% a year for half a year on average) would relapse
     assert (c.smoking[quitters[c.alive[quitters]]] == 2).all()  # 12 months of the projection: none relapsed
     assert p["smoking.relapse_annual_early"] >= 0.05  # so that relapse without the rule would show

@@ -48,6 +48,7 @@ import numpy as np
 from ..agents.cohort import Cohort
 from ..errors import NeighsimError
 from ..parameters import ParameterSet
+from ..processes.base import Modifier
 from ..processes.common import decile_position, expit, logit
 from .capacity import place_window, record_places
 from .rules import Rule
@@ -195,18 +196,6 @@ def _first_k(primary: np.ndarray, u: np.ndarray, ids: np.ndarray, k: int) -> np.
     need = k - len(sure)
     tied = tied[np.lexsort((ids[tied], u[tied]))[:need]]
     return np.concatenate([sure, tied])
-
-
-class Modifier:
-    """A hazard modifier callable with the upper bound the engine's exact thinning needs."""
-
-    def __init__(self, fn: Callable[[Any, Any], np.ndarray | float], upper_bound: float = 1.0, name: str = ""):
-        self.fn = fn
-        self.upper_bound = max(float(upper_bound), 1.0)
-        self.__name__ = name or getattr(fn, "__name__", "modifier")
-
-    def __call__(self, model, rows):
-        return self.fn(model, rows)
 
 
 class Intervention:

@@ -30,17 +30,10 @@ SUPPORT_EFFECTS = {
 }
 
 UNTIL = "stop_smoking_support_until"  # last month of support (-1: never)
-FROM = "stop_smoking_support_from"  # first month of the current spell of support
+SPARED = "stop_smoking_relapse_spared_until"  # last month a 12-month quit is spared the engine's relapse
 MULT = "stop_smoking_support_rr"
 COMPONENT = "stop_smoking_support"
 PROTECTED_MONTHS = 12  # a 52-week figure already includes the first year's relapse
-
-
-def relapse_spared(quit_step: np.ndarray, since: np.ndarray, until: np.ndarray, t: int) -> np.ndarray:
-    """Ex-smokers whose quit fell within [since, until] at most PROTECTED_MONTHS ago (months q+1 to
-    q+12): their first year's relapse is already counted in the published abstinence that made the quit."""
-    q = quit_step.astype(np.int32)
-    return (q >= since) & (q <= until) & (until >= 0) & (t - q <= PROTECTED_MONTHS)
 
 
 def support_multiplier(quit_52wk: float, months: int, params) -> float:
@@ -58,12 +51,14 @@ class StopSmokingSupport:
         c = model.cohort
         c.add_field(UNTIL, np.int16, -1)
         c.add_field(MULT, np.float32, 1.0)
-        c.add_field(FROM, np.int16, -1)
+        c.add_field(SPARED, np.int16, -1)
         self.modifier = Modifier(self._quit, 1.0, "stop_smoking_support:smoking.quit")
         model.add_modifier("smoking.quit", self.modifier)
         model.add_modifier("smoking.relapse", Modifier(self._relapse, 1.0, "stop_smoking_support:smoking.relapse"))
+        model.listen("quit", self._on_quit)
         self.enrolled = 0
         self.any = False
+        self.any_spared = False
 
     @classmethod
     def of(cls, model) -> StopSmokingSupport:
@@ -86,7 +81,6 @@ class StopSmokingSupport:
         until = c[UNTIL]
         mult = c[MULT]
         active = until[rows] >= t
-        c[FROM][rows[~active]] = t
         mult[rows] = np.where(active, np.maximum(mult[rows], multiplier), multiplier).astype(np.float32)
         until[rows] = np.maximum(until[rows], t + months - 1).astype(np.int16)
         self.any = True
@@ -100,9 +94,24 @@ class StopSmokingSupport:
         on = c[UNTIL][rows] >= model.t
         return np.where(on, c[MULT][rows].astype(np.float64), 1.0)
 
-    def _relapse(self, model, rows):
+    def spare_relapse(self, model, rows: np.ndarray) -> None:
+        """Quits made this month whose published figure is 12-month (52-week) abstinence: the first year's
+        relapse is already counted in it, so the engine's relapse is off for months t+1 to t+12 (every
+        module whose quits are 12-month abstinence uses this one mechanism)."""
+        rows = np.asarray(rows)
+        if len(rows):
+            model.cohort[SPARED][rows] = model.t + PROTECTED_MONTHS
+            self.any_spared = True
+
+    def _on_quit(self, model, rows, **info) -> None:
+        """Quits made in support that raises the quit hazard are 52-week abstinence: spared."""
         if not self.any:
-            return 1.0
+            return
         c = model.cohort
-        spared = relapse_spared(c.quit_step[rows], c[FROM][rows], c[UNTIL][rows], model.t) & (c[MULT][rows] > 1.0)
-        return np.where(spared, 0.0, 1.0)
+        rows = np.asarray(rows)
+        self.spare_relapse(model, rows[(c[UNTIL][rows] >= model.t) & (c[MULT][rows] > 1.0)])
+
+    def _relapse(self, model, rows):
+        if not self.any_spared:
+            return 1.0
+        return np.where(model.cohort[SPARED][rows] >= model.t, 0.0, 1.0)

@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import NEVER, Effect, Intervention, Modifier, Option, months_since
-from .smoking_support import PROTECTED_MONTHS, SUPPORT_EFFECTS, StopSmokingSupport, support_multiplier
+from .base import NEVER, Effect, Intervention, Option, months_since
+from .smoking_support import SUPPORT_EFFECTS, StopSmokingSupport, support_multiplier
 from .smoking_support import UNTIL as SUPPORT_UNTIL
 
 P = "interventions."
-REFERRED = "referral_step"  # state fields, prefixed with the intervention's name
-QUIT = "inpatient_quit_step"
+REFERRED = "referral_step"  # state field, prefixed with the intervention's name
 OTTAWA_READMISSION = (0.384, 0.267)  # 1-year readmission, usual care vs service (Mullen et al. 2017)
 
 
@@ -90,31 +89,20 @@ class Tobacco(Intervention):
     def setup(self, model) -> None:
         c = model.cohort
         self.f_referred = f"{self.name}_{REFERRED}"
-        self.f_quit = f"{self.name}_{QUIT}"
         c.add_field(self.f_referred, np.int16, NEVER)
-        c.add_field(self.f_quit, np.int16, NEVER)
         self.queue: list[np.ndarray] = []
         if self.options["inpatient"]:
             model.listen("admission", self._on_admission)
-            model.add_modifier("smoking.relapse", Modifier(self._relapse, 1.0, f"{self.name}:smoking.relapse"))
+            self.relapse = StopSmokingSupport.of(model)  # the one mechanism that spares 12-month quits
         p1 = self.effect("inpatient_abstinent_12wk")
         p0 = usual_care_abstinence(p1, self.effect("inpatient_usual_care_or")) if self.options["attributable_only"] else 0.0
         self.p_quit = max(p1 - p0, 0.0) * self.effect("inpatient_12m_given_12wk")
-        self.any_quit = False
         self.support = None
         if self.options["community"]:
             self.support = StopSmokingSupport.of(model)
             self.support_rr = support_multiplier(self.effect("support_quit_52wk"),
                                                  int(self.effect("support_months")), model.params)
             self.support.declare(self.support_rr)
-
-    def _relapse(self, model, rows):
-        """Quits made by the inpatient service are 12-month abstinence: no relapse in their first year."""
-        if not self.any_quit:
-            return 1.0
-        c = model.cohort
-        q = c[self.f_quit][rows].astype(np.int32)
-        return np.where((q == c.quit_step[rows]) & (model.t - q <= PROTECTED_MONTHS), 0.0, 1.0)
 
     def _on_admission(self, model, rows, cause=None) -> None:
         self.queue.append(np.array(rows, dtype=np.int64, copy=True))  # decisions wait for end_step
@@ -175,6 +163,4 @@ class Tobacco(Intervention):
         quits = treated[self.draw(model, "inpatient.quit", c.id[treated]) < self.p_quit]
         self.record(model, "inpatient_quits", quits)
         model.process("smoking").quit(model, quits)
-        if len(quits):
-            c[self.f_quit][quits] = model.t
-            self.any_quit = True
+        self.relapse.spare_relapse(model, quits)  # 12-month abstinence: no relapse in its first year

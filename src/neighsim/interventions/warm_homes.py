@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..processes.admissions import winter_curve
+from ..processes.admissions import cold_home_factor, winter_curve
 from .base import NEVER, Effect, Intervention, Option, months_since, resolve
 
 P = "interventions."
@@ -125,7 +125,7 @@ class WarmHomes(Intervention):
             if not self.any_treated:
                 return 1.0
             w = winter_curve(model.calendar_month)
-            never_cold = min(1.0 / (1.0 + (self.cold_admissions_rr - 1.0) * max(w, 0.0)), 1.0)
+            never_cold = min(1.0 / cold_home_factor(self.cold_admissions_rr, model.calendar_month), 1.0)
             m = max(1.0 + (self.effect(f"{cause}_rr") - 1.0) * (1.0 + w), never_cold, 0.0)
             return 1.0 + (m - 1.0) * self._on(model, rows)
         return fn
@@ -134,7 +134,7 @@ class WarmHomes(Intervention):
         """Removes the share of the cold-home winter excess of deaths (never below a never-cold home)."""
         if not self.any_treated:
             return 1.0
-        cold = 1.0 + (self.cold_mortality_rr - 1.0) * max(winter_curve(model.calendar_month), 0.0)
+        cold = cold_home_factor(self.cold_mortality_rr, model.calendar_month)
         if cold <= 1.0:  # no excess this month (or a draw below 1): nothing to remove, never above 1
             return 1.0
         m = 1.0 - self.effect("cold_mortality_excess_removed") * (1.0 - 1.0 / cold)

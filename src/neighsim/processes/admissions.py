@@ -33,6 +33,12 @@ def winter_curve(calendar_month: int) -> float:
     return float(np.cos(2 * np.pi * (calendar_month - 1) / 12.0))
 
 
+def cold_home_factor(rr: float, calendar_month: int) -> float:
+    """A fuel-poor (cold) home's ratio this month: rr at the January peak, scaled by the winter curve's
+    positive part (1 from April to October). Admissions, deaths and warm homes all use this one shape."""
+    return 1.0 + (rr - 1.0) * max(winter_curve(calendar_month), 0.0)
+
+
 @nb.njit(**JIT)
 def _admitted(lo, hi, out, ids, alive, asd, nltc, key, loose, own, ltc_power, frailty, frailty_hr, lsoa, lsoa_acute,
               fuel_poor, copd, cvd, htn, diabetes, status_start, cold_rr, winter, rr):
@@ -117,7 +123,7 @@ class Admissions(Process):
         """Each cause's factor this month for residents of warm and of fuel-poor homes: the winter peak,
         and in winter the cold-home ratio."""
         w = winter_curve(calendar_month)
-        cold = 1 + (p["admissions.cold_home_rr"] - 1) * max(w, 0.0)
+        cold = cold_home_factor(p["admissions.cold_home_rr"], calendar_month)
         out = {"other": (1.0, 1.0)}
         for cause in ("respiratory", "cardiovascular"):
             winter = 1 + p[f"admissions.winter_amplitude_{cause}"] * w
@@ -149,7 +155,7 @@ class Admissions(Process):
         smoking = model.process("smoking")
         status, quit = smoking.status_start, smoking.quit_start
         w = winter_curve(model.calendar_month)
-        cold_rr = 1 + (p["admissions.cold_home_rr"] - 1) * max(w, 0.0)
+        cold_rr = cold_home_factor(p["admissions.cold_home_rr"], model.calendar_month)
         season = self.season(p, model.calendar_month)
         mods = np.array([model.modifier_bound(f"admissions.{cause}") for cause in CAUSES])
         loose = np.array([self.bound[cause] for cause in CAUSES]) * mods

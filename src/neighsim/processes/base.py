@@ -15,6 +15,7 @@ per-agent path and a split over threads give identical results.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,6 +25,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..model import NeighbourhoodModel
 
 Rows = slice | np.ndarray
+
+
+class Modifier:
+    """A hazard modifier callable with the upper bound the engine's exact thinning needs (attached by
+    interventions, and by a process for a factor it keeps outside its kernel)."""
+
+    def __init__(self, fn: Callable[[Any, Any], np.ndarray | float], upper_bound: float = 1.0, name: str = ""):
+        self.fn = fn
+        self.upper_bound = max(float(upper_bound), 1.0)
+        self.__name__ = name or getattr(fn, "__name__", "modifier")
+
+    def __call__(self, model, rows):
+        return self.fn(model, rows)
 
 
 @dataclass(frozen=True)

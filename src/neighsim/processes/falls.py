@@ -51,14 +51,20 @@ class Falls(Process):
         the frailty categories (normalised on the start's mix at each age) and over those who fell in the
         past year (a share F of the age group). The start is given a past year of falls drawn at the same
         rates, so that the recent-fall ratio and post-fracture deaths hold from the first month."""
-        p, ref = model.params, model.reference
+        p = model.params
         self.frailty_rr = np.asarray(p["falls.frailty_rr"])
+        faller, cell_hazard = self.cell_hazard(p, model.reference)
+        recent = 1 + (p["falls.previous_fall_rr"] - 1) * faller
+        self.base = cell_hazard / recent  # by asd: the hazard of a resident of mean frailty who did not fall
+        self._past_year(model, recent)
+
+    @staticmethod
+    def cell_hazard(p, ref) -> tuple[np.ndarray, np.ndarray]:
+        """(published share of fallers, annual hazard at the cell's mean frailty) by asd: zero under 65."""
         age, _, _ = grid()
         faller = np.where(age >= 80, p["falls.faller_annual_80"], p["falls.faller_annual_65"])
-        recent = 1 + (p["falls.previous_fall_rr"] - 1) * faller
-        mean_rr = ref.mean(self.frailty_rr[ref.cohort.frailty])
-        self.base = np.where(age >= 65, -np.log1p(-faller) / (mean_rr * recent), 0.0)  # by asd
-        self._past_year(model, recent)
+        mean_rr = ref.mean(np.asarray(p["falls.frailty_rr"])[ref.cohort.frailty])
+        return faller, np.where(age >= 65, -np.log1p(-faller) / mean_rr, 0.0)
 
     def _past_year(self, model, recent: np.ndarray) -> None:
         """Falls and hip fractures of the starting residents over the 12 months before the start."""
@@ -84,12 +90,8 @@ class Falls(Process):
     def annual_chances(p, ref) -> tuple[np.ndarray, np.ndarray]:
         """Chance of at least one fall, and of a hip fracture, in a year [asd, frailty category] at the
         start's rates (what Frailty normalises its progression on): the same base rate as prepare."""
-        frailty_rr = np.asarray(p["falls.frailty_rr"])
-        age, _, _ = grid()
-        faller = np.where(age >= 80, p["falls.faller_annual_80"], p["falls.faller_annual_65"])
-        mean_rr = ref.mean(frailty_rr[ref.cohort.frailty])
-        base = np.where(age >= 65, -np.log1p(-faller) / mean_rr, 0.0)  # the mean hazard of a cell, recent falls included
-        rate = base[:, None] * frailty_rr[None, :]
+        _, base = Falls.cell_hazard(p, ref)  # recent falls included
+        rate = base[:, None] * np.asarray(p["falls.frailty_rr"])[None, :]
         return -np.expm1(-rate), -np.expm1(-rate * p["falls.hip_fracture_per_fall"])
 
     @staticmethod

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .admissions import winter_curve
-from .base import Process, Result, Rows, State
+from .admissions import cold_home_factor
+from .base import Modifier, Process, Result, Rows, State
 from .common import flag, rate_to_prob
 from .kernels import JIT, U, candidates, uniform
 from .smoking import smoking_rate_ratio
@@ -63,14 +63,20 @@ class Mortality(Process):
         self.cold_rr = float(p["mortality.cold_home_winter_rr"])
         year = float(np.mean([self.cold_factor(m) for m in range(1, 13)]))  # a fuel-poor home's annual mean
         self.table = death_hazard(p) / ref.mean(start * flag(c.fuel_poor, year))
-        model.add_modifier("mortality", ColdHomes(self))
+        model.add_modifier("mortality", Modifier(self._cold_homes, self.cold_rr, "mortality:cold_homes"))
         self.max_multiplier = (max(p["mortality.smoking_rr_current"], p["mortality.smoking_rr_ex"], 1.0)
                                * np.prod(np.maximum(p["mortality.ltc_rr"], 1.0)) * self.frailty_hr.max()
                                * model.lsoa_mortality.max())
 
     def cold_factor(self, calendar_month: int) -> float:
-        """Mortality ratio of a fuel-poor (cold) home this month: the winter curve's positive part."""
-        return 1.0 + (self.cold_rr - 1.0) * max(winter_curve(calendar_month), 0.0)
+        """Mortality ratio of a fuel-poor (cold) home this month."""
+        return cold_home_factor(self.cold_rr, calendar_month)
+
+    def _cold_homes(self, model, rows) -> np.ndarray | float:
+        """The winter excess of deaths in fuel-poor homes, as a hazard modifier of 'mortality' so that the
+        engine's thinning bound includes it (a warm-homes intervention removes it for treated homes)."""
+        f = self.cold_factor(model.calendar_month)
+        return 1.0 if f == 1.0 else flag(model.cohort.fuel_poor[rows], f)
 
     def individual(self, p, smoking_rr, htn, cvd, copd, diabetes, frailty, local) -> np.ndarray:
         """A resident's own rate ratio: smoking, conditions, frailty and the LSOA's premature mortality."""
@@ -122,18 +128,3 @@ class Mortality(Process):
             model.record_lt(self.DEATHS.name, dead)
             model.emit("death", dead)
 
-
-class ColdHomes:
-    """The winter excess of deaths in fuel-poor homes, as a hazard modifier of 'mortality' so that the
-    engine's thinning bound includes it (a warm-homes intervention removes it for treated homes)."""
-
-    def __init__(self, mortality: Mortality):
-        self.mortality = mortality
-        self.upper_bound = max(mortality.cold_rr, 1.0)
-        self.__name__ = "mortality:cold_homes"
-
-    def __call__(self, model, rows) -> np.ndarray | float:
-        f = self.mortality.cold_factor(model.calendar_month)
-        if f == 1.0:
-            return 1.0
-        return flag(model.cohort.fuel_poor[rows], f)
