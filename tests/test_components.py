@@ -206,7 +206,7 @@ def test_bone_health_is_once_and_reviews_not_on_top_of_an_assessment(tamworth):
 def test_hip_fractures_and_injurious_falls_lose_quality_of_life():
     """QALYs a month: the age-norm utility less 0.53 for three months after a hip fracture, 0.16 to its
     twelfth month, 0.09 for a year after an admitted fall (the larger loss when both apply)."""
-    from neighsim.processes.quality_of_life import _qalys
+    from neighsim.processes.quality_of_life import _event_losses, _qalys
 
     t, never = 20, -32000
     n = 5
@@ -216,7 +216,24 @@ def test_hip_fractures_and_injurious_falls_lose_quality_of_life():
     fall = np.array([never, t - 1, never, t - 3, t - 11], dtype=np.int16)
     hip_loss = np.where(np.arange(12) < 3, 0.53, 0.16)
     out = np.zeros(n)
-    _qalys(n, one, np.arange(n), np.full(n, 80, dtype=np.int16), zero, zero, zero, zero, np.zeros(n, np.int8),
-           np.zeros(n, np.int8), np.full(121, 0.8), np.ones(16), np.ones(16), np.ones(4), hip, fall, t, hip_loss,
-           0.09, out)
+    args = (one, np.arange(n), np.full(n, 80, dtype=np.int16), zero, zero, zero, zero, np.zeros(n, np.int8),
+            np.zeros(n, np.int8), np.full(121, 0.8), np.ones(16), np.ones(16), np.ones(4))
+    _qalys(n, *args, out)
+    _event_losses(np.arange(n), *args, hip, fall, t, hip_loss, 0.09, out)
     np.testing.assert_allclose(out * 12, [0.8 - 0.53, 0.8 - 0.16, 0.8, 0.8 - 0.09, 0.8 - 0.53])
+
+
+def test_the_quality_of_life_candidates_cover_every_recent_event(small_population):
+    """The short list of residents who may carry an event's loss holds everyone with a hip fracture or an
+    admitted fall in the last year, in every month (so the monthly pass over everyone can skip them)."""
+    from neighsim.model import NeighbourhoodModel
+
+    m = NeighbourhoodModel(small_population)
+    q = m.process("quality_of_life")
+    for _ in range(30):
+        m.run(1)
+        c, t = m.cohort, m.t
+        listed = np.unique(np.concatenate([r for _, r in q.recent]))
+        recent = np.flatnonzero(c.alive & (((t - c.hip_fracture_step.astype(int)) < 13)
+                                           | ((t - c.fall_admission_step.astype(int)) < 13)))
+        assert np.isin(recent, listed).all()

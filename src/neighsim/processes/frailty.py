@@ -26,11 +26,13 @@ def _movers(lo, hi, out, ids, alive, asd, frailty, nltc, key, bound, ltc_pow, la
         if f >= 3 or not alive[r]:
             continue
         rate = bound[U(asd[r]), U(f)]
+        if rate <= 0.0:  # no move at this age (under the eFI's first age): the fall fields are not read
+            continue
         if t - hip_step[r] <= 12:
             rate *= hip_rr
         elif t - last_fall[r] <= 12:
             rate *= fall_rr
-        if rate > 0.0 and uniform(ids[r], key) < rate * ltc_pow[U(nltc[r])]:
+        if uniform(ids[r], key) < rate * ltc_pow[U(nltc[r])]:
             out[k] = r
             k += 1
     return k
