@@ -13,6 +13,9 @@ expectancy, an inequality index) is missing, not zero, and is left out of that c
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -149,6 +152,45 @@ def _frame(scen: str, measure: str, cells: pd.DataFrame, stats, pos: np.ndarray)
     return cells.assign(scenario=scen, measure=measure, mean=mean, lower=lo, upper=hi, n=n, _pos=pos)
 
 
+def csv_text(df: pd.DataFrame, header: bool = True) -> str:
+    """`df.to_csv(index=False, header=header)`, the same text, several times faster: a float as numpy's
+    str (the shortest repr, as Python's repr gives it) and NaN as an empty field, an integer as
+    str, and each distinct string formatted once by the csv module with pandas' dialect (quoted only
+    where needed). Other column types are left to pandas."""
+    if len(df.columns) < 2:  # a lone empty field is quoted: leave such frames to pandas
+        return df.to_csv(index=False, header=header)
+    cols: list[list[str]] = []
+    for name in df.columns:
+        col = df[name]
+        kind = col.dtype.kind if isinstance(col.dtype, np.dtype) else None
+        if col.dtype == np.float64:
+            arr = col.to_numpy()
+            text = list(map(repr, arr.tolist()))
+            for i in np.flatnonzero(np.isnan(arr)).tolist():
+                text[i] = ""
+        elif kind in ("i", "u"):
+            text = list(map(str, col.to_numpy().tolist()))
+        elif kind == "O" or isinstance(col.dtype, pd.StringDtype):
+            codes, uniques = pd.factorize(col, use_na_sentinel=True)
+            if any(not isinstance(u, str) for u in uniques):
+                return df.to_csv(index=False, header=header)
+            fields = np.array([_csv_field(u) for u in uniques] + [""], dtype=object)
+            text = fields[codes].tolist()  # a missing value (code -1) is the empty field
+        else:
+            return df.to_csv(index=False, header=header)
+        cols.append(text)
+    lines = [",".join(map(_csv_field, map(str, df.columns)))] if header else []
+    lines += map(",".join, zip(*cols, strict=True))
+    return os.linesep.join(lines) + os.linesep if lines else ""
+
+
+def _csv_field(value: str) -> str:
+    """One field as pandas' csv writer writes it (QUOTE_MINIMAL, '"' doubled, its line terminator)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator=os.linesep, quoting=csv.QUOTE_MINIMAL).writerow(["", value])
+    return buf.getvalue()[1:-len(os.linesep)]
+
+
 def write_summary_csv(main: CellStore, econ: CellStore, scenarios: list[str], comparator: str,
                order: list[tuple[int, int]], path: Path) -> pd.DataFrame:
     """summary.csv block by block (the rows and order of a summary held in memory: scenario, cell,
@@ -159,8 +201,10 @@ def write_summary_csv(main: CellStore, econ: CellStore, scenarios: list[str], co
 
     def emit(df: pd.DataFrame) -> None:
         nonlocal first
-        df = df.sort_values(["_pos", "measure"], kind="stable")[COLUMNS]
-        df.to_csv(tmp, mode="w" if first else "a", header=first, index=False)
+        measure = pd.factorize(df["measure"], sort=True)[0]  # sorted like the labels (none is missing)
+        df = df.take(np.lexsort((measure, df["_pos"].to_numpy())))[COLUMNS]  # stable, as sort_values
+        with tmp.open("w" if first else "a", encoding="utf-8", newline="") as fh:
+            fh.write(csv_text(df, header=first))
         first = False
         head.append(df[df["level"] == "ics"])
 

@@ -89,3 +89,52 @@ def period_life_table(
 def life_expectancy(deaths: ArrayLike, person_years: ArrayLike, age_starts: ArrayLike) -> float:
     """Period life expectancy at the first age in ``age_starts`` (normally birth), default ax."""
     return float(period_life_table(deaths, person_years, age_starts)["ex"].iloc[0])
+
+
+def life_expectancies(deaths: np.ndarray, person_years: np.ndarray, age_starts: ArrayLike) -> np.ndarray:
+    """Life expectancy at the first age in ``age_starts`` for each row of ``deaths`` and ``person_years``
+    ([groups x ages]): life_expectancy of each row, the same floats (the same operations, elementwise
+    across rows, and the same sequential sums), without a table per row. A row with an interval lacking
+    person-years, or no deaths in the open interval, has no life table: nan (life_expectancy raises)."""
+    d = np.asarray(deaths, dtype=float)
+    py = np.asarray(person_years, dtype=float)
+    age = np.asarray(age_starts, dtype=float)
+    if d.ndim != 2 or d.shape != py.shape or d.shape[1] != age.size or age.ndim != 1:
+        raise ValueError("deaths and person_years must be [groups x ages] arrays matching age_starts")
+    k = age.size
+    if k == 0:
+        raise ValueError("empty life table input")
+    if np.any(np.diff(age) <= 0):
+        raise ValueError("age_starts must be strictly increasing")
+    ok = ~((py <= 0).any(axis=1) | (d[:, -1] <= 0))
+    d, py = d[ok], py[ok]
+    if np.any(~np.isfinite(d)) or np.any(d < 0):
+        raise ValueError("deaths must be finite and non-negative")
+    if np.any(~np.isfinite(py)):
+        raise ValueError("person_years must be finite and positive in every interval")
+    n = np.append(np.diff(age), np.nan)
+    mx = d / py
+    a = np.broadcast_to(n / 2.0, d.shape).copy()
+    if k > 1 and age[0] == 0 and n[0] == 1:
+        a[:, 0] = INFANT_AX
+    a[:, -1] = 1.0 / mx[:, -1]
+    qx = np.empty(d.shape)
+    qx[:, :-1] = np.minimum(n[:-1] * mx[:, :-1] / (1.0 + (n[:-1] - a[:, :-1]) * mx[:, :-1]), 1.0)
+    qx[:, -1] = 1.0
+    lx = np.empty(d.shape)
+    dx = np.empty(d.shape)
+    lx[:, 0] = RADIX
+    for i in range(k):
+        dx[:, i] = lx[:, i] * qx[:, i]
+        if i + 1 < k:
+            lx[:, i + 1] = lx[:, i] - dx[:, i]
+    Lx = np.empty(d.shape)
+    Lx[:, :-1] = n[:-1] * lx[:, 1:] + a[:, :-1] * dx[:, :-1]
+    Lx[:, -1] = lx[:, -1] / mx[:, -1]
+    t0 = np.zeros(len(d))
+    for i in range(k - 1, -1, -1):  # Tx at the first age: the sum of Lx from the oldest down, as cumsum
+        t0 = Lx[:, i] if i == k - 1 else t0 + Lx[:, i]
+    out = np.full(len(ok), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[ok] = np.where(lx[:, 0] > 0, t0 / lx[:, 0], np.nan)
+    return out

@@ -19,6 +19,7 @@ from ..parameters import ParameterSet
 from ..population.geography import ICS_NAME, Geography
 from ..processes.plan import ADMISSION_CAUSES, LENGTH_OF_STAY_INDEX, snapshot_results
 from ..recorder import AGE_BAND_NAMES, SEX_LABELS
+from .grouping import group_sum, sorted_codes
 
 FIVE_YEARS = "2026-2031"
 KEYS = ["scenario", "replicate", "param_draw"]
@@ -38,22 +39,43 @@ def period_labels(months: int, start: dt.date) -> tuple[np.ndarray, str]:
 
 def to_periods(counts: pd.DataFrame, months: int, start: dt.date, los: np.ndarray | None = None) -> pd.DataFrame:
     """Counts by financial year and the whole horizon, with derived outcomes (all admissions, bed days,
-    person-years). Events are summed; snapshots are taken at the period's last recorded month."""
+    person-years). Events are summed; snapshots are taken at the period's last recorded month.
+
+    The sums group on integer codes (grouping.py), not on the string columns: the same rows, order
+    and values as grouping the columns themselves, several times faster on a whole-area run."""
     labels, whole = period_labels(months, start)
     dims = KEYS + ["neighbourhood", "imd_decile", "sex", "age_band"]
-    df = counts.copy()
-    df["period"] = labels[df["month"].to_numpy()]
-    codes, uniques = pd.factorize(df["measure"])  # a few dozen measures over a million rows
-    snap = np.array([is_snapshot(m) for m in uniques], dtype=bool)[codes]
-    ev = df[~snap]
-    ev_fy = ev.groupby(dims + ["period", "measure"], observed=True)["value"].sum().reset_index()
-    ev_all = ev.groupby(dims + ["measure"], observed=True)["value"].sum().reset_index().assign(period=whole)
-    sn = df[snap]
-    last = sn.groupby(KEYS + ["period"])["month"].transform("max")
-    sn_fy = sn[sn["month"] == last].drop(columns="month")
-    final = sn["month"].max() if len(sn) else 0
-    sn_all = sn[sn["month"] == final].drop(columns="month").assign(period=whole)
-    out = pd.concat([ev_fy, ev_all, sn_fy, sn_all], ignore_index=True)
+    dim_codes = [sorted_codes(counts[c]) for c in dims]
+    mcode, measures = sorted_codes(counts["measure"])
+    periods, pcode_of_month = np.unique(labels, return_inverse=True)
+    periods = pd.Index(periods)
+    pcode = pcode_of_month[counts["month"].to_numpy()]
+    snap = np.array([is_snapshot(m) for m in measures], dtype=bool)[mcode]
+    ev = ~snap
+    value = counts["value"].to_numpy()[ev]
+    ev_codes = [c[ev] for c, _ in dim_codes]
+    sizes = [len(u) for _, u in dim_codes]
+
+    def frame(got: list[np.ndarray], sums: np.ndarray, with_period: bool) -> pd.DataFrame:
+        cols = {c: u.take(k) for c, (_, u), k in zip(dims, dim_codes, got, strict=False)}
+        if with_period:
+            cols["period"] = periods.take(got[-2])
+        cols["measure"] = measures.take(got[-1])
+        cols["value"] = sums
+        return pd.DataFrame(cols)
+
+    ev_fy = frame(*group_sum(ev_codes + [pcode[ev], mcode[ev]], sizes + [len(periods), len(measures)], value), True)
+    ev_all = frame(*group_sum(ev_codes + [mcode[ev]], sizes + [len(measures)], value), False).assign(period=whole)
+    sn = np.flatnonzero(snap)
+    month = counts["month"].to_numpy()[sn]
+    run_period = [c[sn] for c, _ in dim_codes[:len(KEYS)]] + [pcode[sn]]
+    last = pd.Series(month).groupby(run_period).transform("max").to_numpy()
+    final = month.max() if len(sn) else 0
+    snaps = []
+    for rows, label in ((sn[month == last], None), (sn[month == final], whole)):
+        part = counts.take(rows).drop(columns="month")
+        snaps.append(part.assign(period=periods.take(pcode[rows]) if label is None else label))
+    out = pd.concat([ev_fy, ev_all, *snaps], ignore_index=True)
     # derived outcomes
     wide_keys = dims + ["period"]
     adm = out[out["measure"].isin([r.name for r in ADMISSION_CAUSES])]
@@ -100,22 +122,46 @@ def by_area_and_stratum(periods: pd.DataFrame, geo: Geography,
     the dimensions, e.g. ("all",) alone for a package's subsets).
 
     For each stratum dimension the counts are first reduced to neighbourhood x stratum value (the
-    expensive pass, once), then summed to each level's areas."""
+    expensive pass, once), then summed to each level's areas. Both passes group on sorted integer
+    codes (grouping.py): the rows, order and sums of grouping the string columns."""
     loc, place = _areas(geo)
     nbname = dict(zip(geo.neighbourhoods["id"], geo.neighbourhoods["name"], strict=True))
     base = KEYS + ["period", "outcome"]
-    frames = []
     area_maps = {"ics": None, "place": place, "locality": loc, "neighbourhood": nbname}
+    base_codes = [sorted_codes(periods[c]) for c in base]
+    nb_code, nbs = sorted_codes(periods["neighbourhood"])
+    sizes = [len(u) for _, u in base_codes]
+    value = periods["value"].to_numpy()
+    frames = []
     for dim in strata:
-        reduced = periods.assign(stratum=_stratum_values(periods, dim)).groupby(
-            base + ["neighbourhood", "stratum"], observed=True)["value"].sum().reset_index()
+        s_code, labels = _stratum_codes(periods, dim)
+        keep = (s_code >= 0) & (nb_code >= 0)
+        got, reduced = group_sum([c[keep] for c, _ in base_codes] + [nb_code[keep], s_code[keep]],
+                                 sizes + [len(nbs), len(labels)], value[keep])
+        *b, nb, st = got
         for level, amap in area_maps.items():
             if dim not in (STRATA_TOP_LEVELS if level in ("ics", "place") else STRATA_ALL_LEVELS):
                 continue
-            area = ICS_NAME if amap is None else reduced["neighbourhood"].map(amap)
-            g = reduced.assign(level=level, area=area)
-            frames.append(g.groupby(base + ["level", "area", "stratum"], observed=True)["value"].sum().reset_index())
+            a_of_nb, areas = sorted_codes(pd.Series(nbs).map(amap) if amap else pd.Series([ICS_NAME] * len(nbs)))
+            a = a_of_nb[nb]
+            ok = a >= 0
+            got2, sums = group_sum([c[ok] for c in b] + [a[ok], st[ok]], sizes + [len(areas), len(labels)],
+                                   reduced[ok])
+            cols = {c: u.take(k) for c, (_, u), k in zip(base, base_codes, got2, strict=False)}
+            cols |= {"level": level, "area": areas.take(got2[-2]), "stratum": labels.take(got2[-1]), "value": sums}
+            frames.append(pd.DataFrame(cols))
     return pd.concat(frames, ignore_index=True)
+
+
+def _stratum_codes(periods: pd.DataFrame, dim: str) -> tuple[np.ndarray, pd.Index]:
+    """Each row's stratum of `dim` as a code sorted like its label, and the labels: the labels are
+    made (_stratum_values) for each distinct value of the column they come from, not for each row."""
+    col = {"all": None, "sex": "sex", "age_band": "age_band"}.get(dim, "imd_decile")
+    if col is None:
+        return np.zeros(len(periods), dtype=np.int64), pd.Index(_stratum_values(periods.iloc[:1], dim))
+    codes, values = sorted_codes(periods[col])
+    label_codes, labels = sorted_codes(_stratum_values(pd.DataFrame({col: values}), dim))
+    return np.where(codes >= 0, label_codes[codes], -1), labels
 
 
 def add_rates(df: pd.DataFrame) -> pd.DataFrame:
