@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,43 @@ def test_a_list_of_se_must_match_the_value(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_parameters(tmp_path)
     assert err.value.field == "x.dist" and "same length" in str(err.value)
+
+
+# why a parameter may stay fixed in a PSA: a policy setting, a starting-state input (the population is built
+# once and shared by every draw), structure or definition, or an outturn/constant whose error is negligible
+FIXED_REASON = re.compile(r"policy|starting-state|structur|definition|fixed|not drawn|not redrawn", re.IGNORECASE)
+
+
+def unexplained_fixed(params) -> list[str]:
+    """Parameters that a PSA leaves at their value without saying why: neither drawn (a distribution other
+    than fixed) nor calibrated jointly (a column of the accepted draws) nor carrying a note with a reason."""
+    joint = set(params.joint.columns) if params.joint is not None and len(params.joint) else set()
+    return sorted(k for k, p in params.items()
+                  if p.dist.get("type", "fixed") == "fixed" and k not in joint
+                  and not (p.note.strip() and FIXED_REASON.search(p.note)))
+
+
+def test_every_parameter_is_drawn_calibrated_jointly_or_fixed_for_a_stated_reason():
+    params = load_parameters(load_config().parameters_dir())
+    missing = unexplained_fixed(params)
+    assert not missing, ("fixed in the PSA without a reason: give a distribution (EVIDENCE.md I) or a note "
+                         f"saying why it stays fixed: {missing}")
+
+
+def test_a_fixed_parameter_without_a_reason_is_caught():
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from neighsim.parameters import Parameter, ParameterSet
+
+    bare = Parameter(name="x", value=1.0, source="s", confidence="A")
+    assert unexplained_fixed(ParameterSet({"g.x": bare})) == ["g.x"]
+    assert unexplained_fixed(ParameterSet({"g.x": replace(bare, note="just a comment")})) == ["g.x"]
+    assert unexplained_fixed(ParameterSet({"g.x": replace(bare, note="a policy setting")})) == []
+    assert unexplained_fixed(ParameterSet({"g.x": replace(bare, dist={"type": "lognormal", "se": 0.1})})) == []
+    assert unexplained_fixed(ParameterSet({"g.x": bare}, pd.DataFrame({"g.x": [0.9, 1.1]}))) == []
+    params = load_parameters(load_config().parameters_dir())
+    name = next(k for k, p in params.items() if p.dist.get("type", "fixed") == "fixed")
+    emptied = ParameterSet({**dict(params.items()), name: replace(params.spec(name), note="")}, params.joint)
+    assert unexplained_fixed(emptied) == [name]
