@@ -204,23 +204,47 @@ def test_bone_health_is_once_and_reviews_not_on_top_of_an_assessment(tamworth):
 
 
 def test_hip_fractures_and_injurious_falls_lose_quality_of_life():
-    """QALYs a month: the age-norm utility less 0.53 for three months after a hip fracture, 0.16 to its
-    twelfth month, 0.09 for a year after an admitted fall (the larger loss when both apply)."""
-    from neighsim.processes.quality_of_life import _event_losses, _qalys
+    """QALYs a month: the age-norm utility less 0.53 for the three months after a hip fracture's month, 0.16
+    to its twelfth, 0.09 for twelve months after an admitted fall (the larger loss when both apply); the
+    event's own month was counted at its start."""
+    from neighsim.processes.quality_of_life import _event_losses, _qalys, fall_losses, largest_by_row
 
     t, never = 20, -32000
     n = 5
     one = np.ones(n, dtype=np.bool_)
     zero = np.zeros(n, dtype=np.bool_)
     hip = np.array([t, t - 5, t - 12, never, t - 2], dtype=np.int16)
-    fall = np.array([never, t - 1, never, t - 3, t - 11], dtype=np.int16)
+    fall = np.array([never, t - 1, never, t - 3, t - 13], dtype=np.int16)
     hip_loss = np.where(np.arange(12) < 3, 0.53, 0.16)
     out = np.zeros(n)
     args = (one, np.arange(n), np.full(n, 80, dtype=np.int16), zero, zero, zero, zero, np.zeros(n, np.int8),
-            np.zeros(n, np.int8), np.full(121, 0.8), np.ones(16), np.ones(16), np.ones(4))
+            np.zeros(n, np.int8), np.zeros(n, np.int8), np.zeros(n), np.full(121, 0.8), np.ones(16), np.ones(16),
+            np.ones(4), 0.0, 0.0)
     _qalys(n, *args, out)
-    _event_losses(np.arange(n), *args, hip, fall, t, hip_loss, 0.09, out)
-    np.testing.assert_allclose(out * 12, [0.8 - 0.53, 0.8 - 0.16, 0.8, 0.8 - 0.09, 0.8 - 0.53])
+    loss = fall_losses(t, hip, fall, hip_loss, 0.09)
+    np.testing.assert_allclose(loss, [0.0, 0.16, 0.16, 0.09, 0.53])
+    # an admission's loss of 0.2 on row 0 joins: the larger of each row's losses counts
+    rows, best = largest_by_row(np.concatenate([np.arange(n), [0, 3]]), np.concatenate([loss, [0.2, 0.05]]))
+    _event_losses(rows, best, *args, out)
+    np.testing.assert_allclose(out * 12, [0.8 - 0.2, 0.8 - 0.16, 0.8 - 0.16, 0.8 - 0.09, 0.8 - 0.53])
+
+
+def test_smokers_and_cold_homes_lose_quality_of_life():
+    """A current smoker (status 1, not an ex-smoker) and a resident of a cold home lose their decrements,
+    a relieved home (weight 0) none, and utility never goes below 0."""
+    from neighsim.processes.quality_of_life import _qalys
+
+    n = 5
+    one = np.ones(n, dtype=np.bool_)
+    zero = np.zeros(n, dtype=np.bool_)
+    smoker = np.array([1, 2, 0, 1, 1], dtype=np.int8)
+    cold = np.array([0.0, 1.0, 0.0, 1.0, 0.0])
+    frailty = np.array([0, 0, 0, 0, 3], dtype=np.int8)
+    out = np.zeros(n)
+    _qalys(n, one, np.arange(n), np.full(n, 40, dtype=np.int16), zero, zero, zero, zero, np.zeros(n, np.int8),
+           frailty, smoker, cold, np.full(121, 0.9), np.ones(16), np.ones(16), np.array([1.0, 1, 1, 0.01]),
+           0.05, 0.03, out)
+    np.testing.assert_allclose(out * 12, [0.85, 0.87, 0.9, 0.82, 0.0])
 
 
 def test_the_quality_of_life_candidates_cover_every_recent_event(small_population):
@@ -233,7 +257,8 @@ def test_the_quality_of_life_candidates_cover_every_recent_event(small_populatio
     for _ in range(30):
         m.run(1)
         c, t = m.cohort, m.t
+        q.losses(m)  # the list as the month's QALYs read it
         listed = np.unique(np.concatenate([r for _, r in q.recent]))
-        recent = np.flatnonzero(c.alive & (((t - c.hip_fracture_step.astype(int)) < 13)
-                                           | ((t - c.fall_admission_step.astype(int)) < 13)))
+        recent = np.flatnonzero(c.alive & (((t - c.hip_fracture_step.astype(int)) <= 12)
+                                           | ((t - c.fall_admission_step.astype(int)) <= 12)))
         assert np.isin(recent, listed).all()

@@ -249,6 +249,10 @@ class NeighbourhoodModel(mesa.Model):
             out = out * fn(self, rows)
         return out
 
+    def has_modifiers(self, name: str) -> bool:
+        """Whether anything is attached to a modifier (so a process can skip the work when nothing is)."""
+        return bool(self._modifiers.get(name))
+
     def modifier_bound(self, name: str) -> float:
         """An upper bound of modifier(name, ...) for any resident (interventions declare theirs)."""
         out = 1.0

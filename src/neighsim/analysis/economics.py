@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 GREEN_BOOK_RATE = 0.035  # standard social time preference rate for years 0-30
@@ -148,3 +149,215 @@ def net_monetary_benefit(qalys_gained: float, net_cost: float, threshold: float)
     """threshold x QALYs gained - net cost: positive when the option is worth its cost at that value of a
     QALY (the same decision as an ICER below the threshold, but defined for any sign of either)."""
     return float(threshold) * float(qalys_gained) - float(net_cost)
+
+
+# ------------------------------------------------------------------- annuitisation and budget impact
+
+
+def _as_output(x: np.ndarray) -> float | np.ndarray:
+    """Plain float for scalar inputs, array otherwise, so scalar callers get scalars back."""
+    return float(x) if x.ndim == 0 else x
+
+
+def annuity_factor(rate: float, years: int) -> float:
+    """Present value of 1 paid at the start of each of ``years`` years: sum_{t=0}^{n-1} (1+rate)^-t.
+
+    Annuity-due (first payment undiscounted) to match this module's "year 0 undiscounted" convention; the
+    Green Book's printed annuity tables are in arrears and differ by a factor (1+rate). rate = 0 gives
+    ``years``. Computed with expm1/log1p so rates very close to zero stay accurate.
+    """
+    if not np.isfinite(rate) or rate <= -1:
+        raise ValueError(f"rate must be finite and greater than -1, got {rate}")
+    if isinstance(years, bool) or not float(years).is_integer() or years < 1:
+        raise ValueError(f"years must be a whole number >= 1, got {years}")
+    n = int(years)
+    if rate == 0:
+        return float(n)
+    log_v = -math.log1p(rate)  # log of the one-year discount factor 1/(1+rate)
+    return math.expm1(n * log_v) / math.expm1(log_v)
+
+
+def equivalent_annual_cost(capital: float, rate: float, lifetime_years: int) -> float:
+    """Green Book annuitisation: the equal yearly charge over the asset's life whose PV equals the capital.
+
+    capital / annuity_factor(rate, lifetime_years); charges are taken at the start of each year (the first
+    undiscounted), so this is 1/(1+rate) times the arrears-based figure in Green Book annuity tables.
+    """
+    return float(capital) / annuity_factor(rate, lifetime_years)
+
+
+def _whole_lifetime(lifetime_years: float) -> int:
+    if not np.isfinite(lifetime_years) or lifetime_years <= 0:
+        raise ValueError(f"lifetime_years must be finite and positive, got {lifetime_years}")
+    return max(1, math.floor(float(lifetime_years) + 0.5))  # round half up, at least one year
+
+
+def annuitise(
+    cash_by_year: ArrayLike,
+    lifetime_years: float,
+    rate: float = GREEN_BOOK_RATE,
+    horizon: int | None = None,
+) -> np.ndarray:
+    """Replace capital cash by equivalent annual costs, so assets outliving the appraisal are part-charged.
+
+    Cash spent in year y becomes equivalent_annual_cost(cash[y], rate, L) charged in years y..y+L-1.
+    Returns charges for years 0..horizon-1 (default len(cash_by_year)); charges after the horizon are
+    dropped, matching the asset's benefits after the horizon, which are not counted either. Non-integer
+    lifetimes are rounded half-up to whole years, at least 1. With horizon >= len(cash) + L - 1 the PV of
+    the charges equals the PV of the cash; L = 1 returns the cash unchanged.
+    """
+    cash = _yearly(cash_by_year, "cash_by_year")
+    n_life = _whole_lifetime(lifetime_years)
+    n = cash.size if horizon is None else int(horizon)
+    if n < 0:
+        raise ValueError("horizon must be non-negative")
+    # charges[t] = sum of cash[y] for t-L < y <= t, divided by the annuity factor
+    spread = np.convolve(cash, np.ones(n_life)) / annuity_factor(rate, n_life) if cash.size else cash
+    return _pad(spread, n)
+
+
+def budget_impact(
+    programme_cash_by_year: ArrayLike,
+    savings_cash_by_year: ArrayLike,
+    rate: float = GREEN_BOOK_RATE,
+) -> pd.DataFrame:
+    """Year-by-year cash budget impact (not annuitised), as commissioners' budget-impact tables show it.
+
+    One row per year (index "year", 1-based) with programme_cost, savings, net_cash = programme - savings,
+    net_cash_discounted, cumulative_net_cash and cumulative_net_cash_discounted. Streams of different
+    lengths are zero-padded. The first year with cumulative_net_cash_discounted <= 0 is payback_year.
+    """
+    p = _yearly(programme_cash_by_year, "programme_cash_by_year")
+    s = _yearly(savings_cash_by_year, "savings_cash_by_year")
+    n = max(p.size, s.size)
+    p, s = _pad(p, n), _pad(s, n)
+    net = p - s
+    net_disc = net * discount_factors(n, rate)
+    return pd.DataFrame(
+        {
+            "programme_cost": p,
+            "savings": s,
+            "net_cash": net,
+            "net_cash_discounted": net_disc,
+            "cumulative_net_cash": np.cumsum(net),
+            "cumulative_net_cash_discounted": np.cumsum(net_disc),
+        },
+        index=pd.Index(np.arange(1, n + 1), name="year"),
+    )
+
+
+# ------------------------------------------------------------------------ value for money with QALYs
+
+
+def roi_with_qalys(
+    savings_pv: ArrayLike, qalys_pv: ArrayLike, threshold: ArrayLike, cost_pv: ArrayLike
+) -> float | np.ndarray:
+    """ROI including the value of health gained: (savings + threshold x QALYs) / cost.
+
+    This is the "ROI including QALYs" of the NICE / OHID return-on-investment tools; ``roi`` above is the
+    cash-releasing ROI (savings / cost) that those tools report beside it. All inputs are present values.
+    nan where cost_pv <= 0, because a ratio over a non-positive spend does not rank options. Vectorised.
+    """
+    s, q, lam, c = np.broadcast_arrays(
+        *(np.asarray(x, dtype=float) for x in (savings_pv, qalys_pv, threshold, cost_pv))
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(c > 0, (s + lam * q) / np.where(c > 0, c, 1.0), np.nan)
+    return _as_output(np.asarray(out))
+
+
+def icer(inc_cost: ArrayLike, inc_qaly: ArrayLike) -> float | np.ndarray:
+    """Incremental cost-effectiveness ratio, vectorised, with cost_per_outcome's quadrant rules.
+
+    nan when inc_qaly == 0 or either is nan; inf when dominated (QALYs lost, cost >= 0); a negative value
+    is dominant (saves money, gains QALYs) and must not be ranked by size; south-west quadrant gives a
+    positive saving per QALY forgone. Scalars in, float out.
+    """
+    c, q = np.broadcast_arrays(np.asarray(inc_cost, dtype=float), np.asarray(inc_qaly, dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a huge ratio is inf, not a warning
+        ratio = c / np.where(q == 0, 1.0, q)
+    out = np.where(np.isnan(c) | np.isnan(q) | (q == 0), np.nan, np.where((q < 0) & (c >= 0), np.inf, ratio))
+    return _as_output(np.asarray(out))
+
+
+def ceac(inc_cost: ArrayLike, inc_qaly: ArrayLike, thresholds: ArrayLike) -> np.ndarray:
+    """Cost-effectiveness acceptability curve from probabilistic sensitivity analysis samples.
+
+    For each threshold lambda: the share of samples with positive net monetary benefit,
+    lambda x inc_qaly - inc_cost > 0 (a tie counts as not cost-effective). Samples with nan in either
+    array are dropped; if none remain the curve is all nan. Returns one value per threshold.
+    """
+    c = _yearly(inc_cost, "inc_cost")
+    q = _yearly(inc_qaly, "inc_qaly")
+    if c.size != q.size:
+        raise ValueError(f"inc_cost and inc_qaly must have equal length, got {c.size} and {q.size}")
+    lam = np.atleast_1d(np.asarray(thresholds, dtype=float))
+    if lam.ndim != 1:
+        raise ValueError("thresholds must be 1-D")
+    keep = ~(np.isnan(c) | np.isnan(q))
+    c, q = c[keep], q[keep]
+    if c.size == 0:
+        return np.full(lam.size, np.nan)
+    nmb = lam[:, None] * q[None, :] - c[None, :]
+    return np.mean(nmb > 0, axis=1)
+
+
+# ----------------------------------------------------------------------------- lifetime extrapolation
+
+
+def quality_adjusted_life_expectancy(
+    death_prob_by_age: ArrayLike, utility_by_age: ArrayLike, rate: float = GREEN_BOOK_HEALTH_RATE
+) -> np.ndarray:
+    """Discounted expected QALYs remaining at each single year of age 0..A, for lifetime extrapolation.
+
+    ``death_prob_by_age`` is q_x (probability of dying within the year of age x); ``utility_by_age`` is a
+    value per age or one scalar. Those dying in a year live half of it. The year starting now is
+    undiscounted, year k by (1+rate)^-k. The table is closed at age A: everyone alive at A is taken to die
+    during that year (q_A treated as 1), so supply a table running to an age few reach. Recursion:
+    QALE_x = u_x (1 - q_x/2) + (1 - q_x) QALE_{x+1} / (1+rate).
+    """
+    q = _yearly(death_prob_by_age, "death_prob_by_age")
+    if q.size == 0:
+        raise ValueError("death_prob_by_age is empty")
+    if np.any(~np.isfinite(q)) or np.any((q < 0) | (q > 1)):
+        raise ValueError("death probabilities must lie in [0, 1]")
+    u = np.broadcast_to(np.asarray(utility_by_age, dtype=float), q.shape)
+    if np.any(~np.isfinite(u)):
+        raise ValueError("utilities must be finite")
+    if rate <= -1:
+        raise ValueError("rate must be greater than -1")
+    q = q.copy()
+    q[-1] = 1.0
+    v = 1.0 / (1.0 + rate)
+    this_year = u * (1.0 - q / 2.0)
+    qale = np.empty(q.size)
+    later = 0.0
+    for x in range(q.size - 1, -1, -1):  # backward recursion; no division by survivorship, so q = 1 is safe
+        later = this_year[x] + (1.0 - q[x]) * v * later
+        qale[x] = later
+    return qale
+
+
+def lifetime_qalys_beyond(
+    extra_alive_by_age: ArrayLike,
+    qale_by_age: ArrayLike,
+    years_to_discount: float,
+    rate: float = GREEN_BOOK_HEALTH_RATE,
+) -> float:
+    """QALYs gained after the horizon: sum(extra survivors x remaining QALE), discounted to year 0.
+
+    ``extra_alive_by_age`` are the additional people alive (may be negative) at the horizon's end, by age;
+    ``years_to_discount`` is the horizon's length, since the post-horizon stream starts in year H and the
+    QALE already discounts within itself from that point.
+    """
+    extra = _yearly(extra_alive_by_age, "extra_alive_by_age")
+    qale = _yearly(qale_by_age, "qale_by_age")
+    if extra.size != qale.size:
+        raise ValueError(
+            f"extra_alive_by_age and qale_by_age must have equal length, got {extra.size} and {qale.size}"
+        )
+    if rate <= -1:
+        raise ValueError("rate must be greater than -1")
+    if years_to_discount < 0:
+        raise ValueError("years_to_discount must be non-negative")
+    return float(np.sum(extra * qale)) * (1.0 + rate) ** -float(years_to_discount)

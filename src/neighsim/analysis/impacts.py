@@ -5,10 +5,9 @@ admission rates per 1,000 by IMD decile (European Standard Population 2013, in t
 bands), their slope and relative index of inequality, and the Core20-versus-rest gap. Differences
 between scenarios and their intervals then come from the generic paired summary.
 
-Economics (paired with the comparator, per replicate, every area, stratum 'all'): admission costs in
-2026/27 prices, intervention costs, costs avoided, net cost, return on investment (pounds of
-admission costs avoided per pound spent, both discounted), payback year, cost per admission avoided
-and per QALY gained, net monetary benefit at £20,000 and £30,000 per QALY, over horizons of 1 to 5 years.
+Costs per run: NHS admission costs and personal social services costs in 2026/27 prices (NHS cost inflation
+index), and intervention costs. The paired economics (cost-effectiveness, ROI, payback, budget impact, by
+perspective) are in appraisal.py.
 """
 
 from __future__ import annotations
@@ -20,145 +19,189 @@ import pandas as pd
 
 from ..outcomes import OUT
 from ..parameters import ParameterSet
-from .economics import NMB_THRESHOLDS, cost_per_outcome, discount_factors, net_monetary_benefit, payback_year
+from .grouping import group_sum, sorted_codes
 from .inequality import age_standardised_rate, sii_rii
 
 # European Standard Population 2013 (per 100,000) in the recorder's bands 0-17 ... 85+
 ESP2013_BANDS = np.array([19300, 20700, 21000, 19500, 10500, 6500, 2500], dtype=float)
 KEYS = ["scenario", "replicate", "param_draw"]
 CAUSES = ("respiratory", "cardiovascular", "other")
-ECON_OUTCOMES = (OUT.cost_admissions, OUT.cost_intervention, OUT.costs_avoided, OUT.net_cost, OUT.roi, OUT.payback_year,
-                 OUT.cost_per_admission_avoided, OUT.cost_per_qaly, OUT.qalys_gained, OUT.admissions_avoided)
+ECON_OUTCOMES = (OUT.cost_admissions, OUT.cost_social_care, OUT.cost_intervention, OUT.costs_avoided, OUT.net_cost,
+                 OUT.roi, OUT.payback_year, OUT.cost_per_admission_avoided, OUT.cost_per_qaly, OUT.qalys_gained,
+                 OUT.admissions_avoided)
 
 
 def inequality_rows(periods: pd.DataFrame, place_of_nb: dict[int, str], ics_name: str) -> pd.DataFrame:
     """sii_admissions, rii_admissions, core20_gap_admissions, core20_ratio_admissions and the
-    age-standardised rate (asr_admissions_per_1000) per replicate at ICS and place level."""
+    age-standardised rate (asr_admissions_per_1000) per replicate at ICS and place level.
+
+    The admissions and person-years by age band of every area, run, period and decile group come from
+    a few grouped sums over all of them (_band_sums), not a groupby per group: the same rows summed in
+    the same order as grouping each group alone, so the same floats."""
     need = periods[periods["outcome"].isin([OUT.emergency_admissions, OUT.person_years])]
     if need.empty:
         return pd.DataFrame()
-    df = need.assign(place=need["neighbourhood"].map(place_of_nb))
-    wide = df.pivot_table(index=KEYS + ["period", "place", "imd_decile", "age_band"], columns="outcome",
-                          values="value", aggfunc="sum", fill_value=0.0).reset_index()
+    areas, runs, labels, present, by_decile, by_group = _band_sums(need, place_of_nb)
     rows = []
-    areas: list[tuple[str, str, Callable[[pd.DataFrame], pd.DataFrame]]] = [("ics", ics_name, lambda d: d)]
-    for pl in sorted(df["place"].unique()):
-        areas.append(("place", pl, lambda d, pl=pl: d[d["place"] == pl]))
-    for level, area, pick in areas:
-        sub = pick(wide)
-        for key, g in sub.groupby(KEYS + ["period"]):
-            base = dict(zip(KEYS + ["period"], key, strict=True)) | {"level": level, "area": area, "stratum": "all"}
-
-            def asr(part: pd.DataFrame) -> tuple[float, float]:
-                by_band = part.groupby("age_band")[[OUT.emergency_admissions, OUT.person_years]].sum()
-                by_band = by_band.reindex(range(len(ESP2013_BANDS)), fill_value=0.0)
-                if by_band[OUT.person_years].sum() <= 0:
-                    return float("nan"), 0.0
-                rate = age_standardised_rate(by_band[OUT.emergency_admissions].to_numpy(),
-                                             by_band[OUT.person_years].to_numpy(), ESP2013_BANDS)
-                return 1000.0 * rate, float(by_band[OUT.person_years].sum())
-
-            rates, pys = [], []
-            for d in range(1, 11):
-                r, py = asr(g[g["imd_decile"] == d])
-                rates.append(r)
-                pys.append(py)
-            rates_a, pys_a = np.array(rates), np.array(pys)
-            ok = np.isfinite(rates_a) & (pys_a > 0)
-            if ok.sum() >= 2:
-                sii, rii = sii_rii(rates_a[ok], pys_a[ok])
-                rows += [base | {"outcome": OUT.sii_admissions, "value": sii},
-                         base | {"outcome": OUT.rii_admissions, "value": rii}]
-            core, _ = asr(g[g["imd_decile"] <= 2])
-            rest, _ = asr(g[g["imd_decile"] > 2])
-            allr, _ = asr(g)
-            rows.append(base | {"outcome": OUT.asr_admissions_per_1000, "value": allr})
-            if np.isfinite(core) and np.isfinite(rest):
-                rows += [base | {"outcome": OUT.core20_gap_admissions, "value": core - rest},
-                         base | {"outcome": OUT.core20_ratio_admissions, "value": core / rest if rest else np.nan}]
+    for a, (level, area) in enumerate([("ics", ics_name)] + [("place", pl) for pl in areas]):
+        for r, run in enumerate(runs):
+            for p, period in enumerate(labels):
+                if not present[a, r, p]:
+                    continue
+                base = dict(zip(KEYS + ["period"], (*run, period), strict=True)) | {
+                    "level": level, "area": area, "stratum": "all"}
+                rates, pys = [], []
+                for d in range(10):
+                    rate, py = _asr(by_decile[0, a, r, p, d], by_decile[1, a, r, p, d])
+                    rates.append(rate)
+                    pys.append(py)
+                rates_a, pys_a = np.array(rates), np.array(pys)
+                ok = np.isfinite(rates_a) & (pys_a > 0)
+                if ok.sum() >= 2:
+                    sii, rii = sii_rii(rates_a[ok], pys_a[ok])
+                    rows += [base | {"outcome": OUT.sii_admissions, "value": sii},
+                             base | {"outcome": OUT.rii_admissions, "value": rii}]
+                core, rest, allr = (_asr(by_group[0, g, a, r, p], by_group[1, g, a, r, p])[0] for g in range(3))
+                rows.append(base | {"outcome": OUT.asr_admissions_per_1000, "value": allr})
+                if np.isfinite(core) and np.isfinite(rest):
+                    rows += [base | {"outcome": OUT.core20_gap_admissions, "value": core - rest},
+                             base | {"outcome": OUT.core20_ratio_admissions, "value": core / rest if rest else np.nan}]
     return pd.DataFrame(rows)
 
 
+def _asr(events: np.ndarray, person_years: np.ndarray) -> tuple[float, float]:
+    """Age-standardised admissions per 1,000 person-years and the person-years, from sums by age band."""
+    if person_years.sum() <= 0:
+        return float("nan"), 0.0
+    return 1000.0 * age_standardised_rate(events, person_years, ESP2013_BANDS), float(person_years.sum())
+
+
+def _band_sums(need: pd.DataFrame, place_of_nb: dict[int, str]):
+    """Emergency admissions and person-years by age band 0..6 for every area (the ICS, then each place
+    sorted), run (KEYS, sorted), period (sorted) and IMD decile 1..10 (by_decile: [outcome, area, run,
+    period, decile, band]), and for deciles 1-2, 3-10 and all (by_group: [outcome, group, area, run,
+    period, band]), zero where there are no rows; present[area, run, period] says which have rows.
+
+    The rows are summed to run x period x place x decile x band first (the pivot table of the rows by
+    those keys), then, in that table's sorted row order, to each area's groups: pandas group sums
+    (compensated, in row order), as grouping each group's rows alone did, so the floats are the same."""
+    n_band = len(ESP2013_BANDS)
+    key_codes = [sorted_codes(need[c]) for c in KEYS + ["period"]]
+    pl_code, places = sorted_codes(need["neighbourhood"].map(place_of_nb))
+    dec_code, deciles = sorted_codes(need["imd_decile"])
+    band_code, bands = sorted_codes(need["age_band"])
+    is_py = (need["outcome"] == OUT.person_years).to_numpy().astype(np.int64)
+    keep = (pl_code >= 0) & (dec_code >= 0) & (band_code >= 0)
+    codes = [c[keep] for c, _ in key_codes] + [pl_code[keep], dec_code[keep], band_code[keep], is_py[keep]]
+    sizes = [len(u) for _, u in key_codes] + [len(places), len(deciles), len(bands), 2]
+    got, sums = group_sum(codes, sizes, need["value"].to_numpy(dtype=float)[keep])
+    cell = _pack(got[:-1], sizes[:-1])  # the pivot table: a row per run, period, place, decile and band
+    cells, first, row_of = np.unique(cell, return_index=True, return_inverse=True)
+    wide = np.zeros((2, len(cells)))  # a missing outcome is 0
+    wide[got[-1], row_of] = sums
+    run_c, (per_c, pl_c, dec_c, band_c) = [g[first] for g in got[:3]], (g[first] for g in got[3:7])
+    run_ids, run_first, run_of = np.unique(_pack(run_c, sizes[:3]), return_index=True, return_inverse=True)
+    runs = [tuple(u[c[i]].item() if hasattr(u[c[i]], "item") else u[c[i]]
+                  for (_, u), c in zip(key_codes[:3], run_c, strict=True)) for i in run_first]
+    labels = key_codes[3][1].tolist()
+    n_area, n_run, n_per = 1 + len(places), len(run_ids), len(labels)
+    dec = deciles.to_numpy()[dec_c].astype(np.int64)
+    band = bands.to_numpy()[band_c].astype(np.int64)
+    in_band = (band >= 0) & (band < n_band)
+    present = np.zeros((n_area, n_run, n_per), dtype=bool)
+    present[0, run_of, per_c] = True
+    present[1 + pl_c, run_of, per_c] = True
+    by_decile = np.zeros((2, n_area, n_run, n_per, 10, n_band))
+    by_group = np.zeros((2, 3, n_area, n_run, n_per, n_band))
+    for area in (np.zeros(len(cells), dtype=np.int64), 1 + pl_c):  # the ICS (all places), then each place
+        (ga, gr, gp, gd, gb), s = _sum_rows(wide, in_band & (dec >= 1) & (dec <= 10),
+                                            [area, run_of, per_c, dec - 1, band], [n_area, n_run, n_per, 10, n_band])
+        by_decile[:, ga, gr, gp, gd, gb] = s
+        for g, member in enumerate((dec <= 2, dec > 2, np.ones(len(dec), dtype=bool))):
+            (ga, gr, gp, gb), s = _sum_rows(wide, in_band & member, [area, run_of, per_c, band],
+                                            [n_area, n_run, n_per, n_band])
+            by_group[:, g, ga, gr, gp, gb] = s
+    return places.tolist(), runs, labels, present, by_decile, by_group
+
+
+def _pack(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c, s in zip(codes, sizes, strict=True):
+        key = key * max(int(s), 1) + c
+    return key
+
+
+def _sum_rows(wide: np.ndarray, sel: np.ndarray, codes: list[np.ndarray], sizes: list[int]):
+    """Both outcomes of the pivot table's rows `sel`, summed by `codes` (pandas group sums in row order)."""
+    (got, ev), (_, py) = (group_sum([c[sel] for c in codes], sizes, wide[k][sel]) for k in range(2))
+    return got, np.array([ev, py])
+
+
+# each NHS / social care unit cost and the NHS cost inflation index of its price year (PSSRU); the warm-homes
+# measure (a housing cost) is re-priced with the GDP deflator in its own module
+PRICE_YEAR = {"cost_admission_respiratory": "nhscii_2016_17", "cost_admission_cardiovascular": "nhscii_2016_17",
+              "cost_admission_other": "nhscii_2016_17", "cost_admission_falls": "nhscii_2016_17",
+              "cost_hip_fracture": "nhscii_2012_13", "social_care_hip_fracture": "nhscii_2023_24",
+              "social_care_fall_admission": "nhscii_2023_24", "social_care_frailty_annual": "nhscii_2023_24"}
+PRICES = "nhscii_2026_27"
+
+
+def priced(p: ParameterSet, name: str) -> float | np.ndarray:
+    """economics.<name> in 2026/27 prices: value x NHSCII(2026/27) / NHSCII(its price year)."""
+    e = "economics."
+    return np.asarray(p[e + name], dtype=float) * p[e + PRICES] / p[e + PRICE_YEAR[name]]
+
+
 def unit_costs(p: ParameterSet) -> dict[str, float]:
-    """Cost per admission by cause in 2026/27 prices (GDP deflator ratios from the parameters)."""
-    up = p["economics.price_index_2026_27"]
-    hip = p["economics.cost_hip_fracture"] * up / p["economics.price_index_2012_13"]
-    return {OUT.admissions_respiratory: p["economics.cost_admission_respiratory"] * up,
-            OUT.admissions_cardiovascular: p["economics.cost_admission_cardiovascular"] * up,
-            OUT.admissions_other: p["economics.cost_admission_other"] * up,
-            "falls_no_hip": p["economics.cost_admission_falls"] * up,
-            OUT.hip_fractures: hip}
+    """Cost per admission by cause in 2026/27 prices (NHS cost inflation index)."""
+    return {OUT.admissions_respiratory: float(priced(p, "cost_admission_respiratory")),
+            OUT.admissions_cardiovascular: float(priced(p, "cost_admission_cardiovascular")),
+            OUT.admissions_other: float(priced(p, "cost_admission_other")),
+            "falls_no_hip": float(priced(p, "cost_admission_falls")),
+            OUT.hip_fractures: float(priced(p, "cost_hip_fracture"))}
+
+
+FRAILTY_SNAPSHOTS = ("frailty_mild", "frailty_moderate", "frailty_severe")
 
 
 def add_costs(tidy: pd.DataFrame, params_for_draw: Callable[[int], ParameterSet]) -> pd.DataFrame:
-    """cost_admissions and cost_intervention (sum of each module's `<name>_cost`) per row group."""
+    """cost_admissions (NHS), cost_social_care (personal social services: after hip fractures and fall
+    admissions, and a year of care per resident in each frailty category at a financial year's end) and
+    cost_intervention (sum of each module's `<name>_cost`) per row group. A period that is not a financial
+    year (the whole horizon) takes the sum of the years' social care, not its end-of-period snapshot."""
     idx = KEYS + ["period", "level", "area", "stratum"]
     wide = tidy.pivot_table(index=idx, columns="outcome", values="value", aggfunc="sum")
     out = []
     for draw, g in wide.groupby(level="param_draw"):
-        c = unit_costs(params_for_draw(int(draw)))
+        p = params_for_draw(int(draw))
+        c = unit_costs(p)
         col = lambda name, g=g: g[name].fillna(0.0) if name in g else 0.0  # noqa: E731
         cost = (col(OUT.admissions_respiratory) * c[OUT.admissions_respiratory]
                 + col(OUT.admissions_cardiovascular) * c[OUT.admissions_cardiovascular]
                 + col(OUT.admissions_other) * c[OUT.admissions_other]
                 + (col(OUT.admissions_falls) - col(OUT.hip_fractures)) * c["falls_no_hip"]
                 + col(OUT.hip_fractures) * c[OUT.hip_fractures])
+        frail = priced(p, "social_care_frailty_annual")
+        care = (col(OUT.hip_fractures) * float(priced(p, "social_care_hip_fracture"))
+                + (col(OUT.admissions_falls) - col(OUT.hip_fractures)) * float(priced(p, "social_care_fall_admission"))
+                + sum(col(name) * frail[k + 1] for k, name in enumerate(FRAILTY_SNAPSHOTS)))
         iv_cols = [k for k in g.columns if k.endswith("_cost") and k not in ECON_OUTCOMES]
         icost = g[iv_cols].fillna(0.0).sum(axis=1) if iv_cols else pd.Series(0.0, index=g.index)
-        out.append(pd.DataFrame({OUT.cost_admissions: cost, OUT.cost_intervention: icost}))
-    costs = pd.concat(out).reset_index().melt(id_vars=idx, var_name="outcome", value_name="value")
+        out.append(pd.DataFrame({OUT.cost_admissions: cost, OUT.cost_social_care: care,
+                                 OUT.cost_intervention: icost}))
+    costs = pd.concat(out)
+    period = costs.index.get_level_values("period")
+    fy = period.str.match(r"^\d{4}/\d{2}$")
+    if (~fy).any() and fy.any():  # the whole horizon's social care: the sum of its financial years
+        keys = [k for k in idx if k != "period"]
+        by_year = costs.loc[fy, OUT.cost_social_care].groupby(level=keys).sum()
+        whole = costs.loc[~fy, OUT.cost_social_care].droplevel("period")
+        costs.loc[~fy, OUT.cost_social_care] = by_year.reindex(whole.index, fill_value=0.0).to_numpy()
+    costs = costs.reset_index().melt(id_vars=idx, var_name="outcome", value_name="value")
     return pd.concat([tidy, costs], ignore_index=True)
 
 
-def economics_rows(tidy: pd.DataFrame, comparator: str, years: list[str], whole: str,
-                   params_for_draw: Callable[[int], ParameterSet]) -> pd.DataFrame:
-    """Paired economics per replicate for every scenario other than the comparator (stratum 'all').
-
-    For a financial-year period the figures are cumulative from 2026/27 to that year (the payback
-    horizon); for the whole period they cover all five years. Costs and QALYs are discounted (year 1
-    undiscounted); admissions avoided are not."""
-    sel = tidy[(tidy["stratum"] == "all") & tidy["period"].isin(years)
-               & tidy["outcome"].isin([OUT.cost_admissions, OUT.cost_intervention, OUT.qalys, OUT.emergency_admissions])]
-    if sel.empty or comparator not in set(sel["scenario"]):
-        return pd.DataFrame()
-    wide = sel.pivot_table(index=["replicate", "param_draw", "level", "area", "outcome"],
-                           columns=["scenario", "period"], values="value", aggfunc="sum")
-    rows = []
-    for scen in sorted(set(sel["scenario"]) - {comparator}):
-        for (rep, draw, level, area), g in wide.groupby(level=["replicate", "param_draw", "level", "area"]):
-            rate = params_for_draw(int(draw))["economics.discount_rate"]
-            def series(outcome: str, s: str, g=g) -> np.ndarray:
-                try:
-                    row = g.xs(outcome, level="outcome")
-                except KeyError:
-                    return np.zeros(len(years))
-                return np.array([float(row.get((s, y), pd.Series([0.0])).iloc[0]) if (s, y) in row.columns
-                                 else 0.0 for y in years])
-            avoided = series(OUT.cost_admissions, comparator) - series(OUT.cost_admissions, scen)
-            icost = series(OUT.cost_intervention, scen) - series(OUT.cost_intervention, comparator)
-            qaly = series(OUT.qalys, scen) - series(OUT.qalys, comparator)
-            adm = series(OUT.emergency_admissions, comparator) - series(OUT.emergency_admissions, scen)
-            disc = discount_factors(len(years), rate)
-            for h, label in [(k + 1, years[k]) for k in range(len(years))] + [(len(years), whole)]:
-                pv_avoided = float((avoided[:h] * disc[:h]).sum())
-                pv_cost = float((icost[:h] * disc[:h]).sum())
-                pv_qaly = float((qaly[:h] * disc[:h]).sum())
-                net = pv_cost - pv_avoided
-                base = {"scenario": scen, "replicate": rep, "param_draw": draw, "period": label, "level": level,
-                        "area": area, "stratum": "all"}
-                pb = payback_year(avoided[:h], icost[:h], rate)
-                vals = {OUT.costs_avoided: pv_avoided, OUT.net_cost: net,
-                        OUT.roi: pv_avoided / pv_cost if pv_cost > 0 else np.nan,
-                        OUT.payback_year: float(pb) if pb is not None else np.nan,
-                        OUT.admissions_avoided: float(adm[:h].sum()), OUT.qalys_gained: pv_qaly,
-                        OUT.cost_per_admission_avoided: cost_per_outcome(net, float(adm[:h].sum())),
-                        OUT.cost_per_qaly: cost_per_outcome(net, pv_qaly),
-                        **{f"nmb_{int(k)}": net_monetary_benefit(pv_qaly, net, k) for k in NMB_THRESHOLDS}}
-                rows += [base | {"outcome": k, "value": v} for k, v in vals.items()]
-    from .survivors import survivor_rows
-
-    survivors = survivor_rows(tidy, comparator)
-    return pd.concat([pd.DataFrame(rows), survivors], ignore_index=True) if not survivors.empty else pd.DataFrame(rows)
+from .appraisal import economics_rows  # noqa: E402, F401  (re-exported: the paired economics live there)
 
 
 def summarise_economics(econ: pd.DataFrame) -> pd.DataFrame:

@@ -485,6 +485,19 @@ class Intervention:
             model.record(f"{self.name}_cost_{item}", rows, w)
             self.totals[f"cost_{item}"] += total
 
+    def charge_capital(self, model: NeighbourhoodModel, rows: np.ndarray, amount: float, lifetime_years: float,
+                       item: str = "") -> None:
+        """A cost that buys something lasting `lifetime_years` (charged as usual, and also recorded as
+        '<name>_capital' with '<name>_capital_years' = cost x lifetime, so the economics can spread it over
+        its lifetime: Green Book annuitisation) - budget impact still sees the whole cost when spent."""
+        self.charge(model, rows, amount, item=item)
+        rows = np.asarray(rows)
+        if len(rows) == 0 or not amount:
+            return
+        w = np.full(len(rows), float(amount))
+        model.record(f"{self.name}_capital", rows, w)
+        model.record(f"{self.name}_capital_years", rows, w * float(lifetime_years))
+
     def _charge_fixed(self, model: NeighbourhoodModel) -> None:
         """A month's fixed cost: each neighbourhood's share, spread evenly over its targeted residents."""
         c = model.cohort

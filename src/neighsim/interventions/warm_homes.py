@@ -18,11 +18,13 @@ Pathway (each month, before the processes), per HOUSEHOLD:
    the ratio is at least 1 / (the engine's cold-home ratio this month). With the engine's cold-home
    excess (admissions.cold_home_rr) smaller than Fyfe's effect, this floor binds in every month: a
    treated home has exactly the admissions of a never-cold home.
-5. Deaths: the engine's winter excess of deaths in cold homes (mortality.cold_home_winter_rr, Marmot
+5. Quality of life: residents of a treated home no longer carry the cold-home EQ-5D decrement
+   (economics.disutility_cold_home) while the home is credited.
+6. Deaths: the engine's winter excess of deaths in cold homes (mortality.cold_home_winter_rr, Marmot
    2011) is removed in the share `cold_mortality_excess_removed` (1: all of it; Preval et al. 2017 found
    mortality HR 0.77 after insulation among older people with earlier cardiorespiratory admissions,
    more than the modelled excess, so the floor at never-cold binds).
-6. Existing schemes (ECO and local grants) would have treated some of these homes anyway: each treated
+7. Existing schemes (ECO and local grants) would have treated some of these homes anyway: each treated
    home draws the month existing schemes would have reached it (`existing_schemes_annual` a year), and
    from then on the programme is credited with nothing for it (the cost is still counted).
 
@@ -109,6 +111,13 @@ class WarmHomes(Intervention):
                 self.add_modifier(model, f"admissions.{cause}", self._modifier(cause), max(1.0, 2 * rr - 1))
         if self.effect("cold_mortality_excess_removed") > 0:
             self.add_modifier(model, "mortality", self._mortality, 1.0)
+        self.add_modifier(model, "quality_of_life.cold_home", self._warm, 1.0)
+
+    def _warm(self, model, rows):
+        """A treated home is no longer cold: its residents lose no quality of life to the cold."""
+        if not self.any_treated:
+            return 1.0
+        return 1.0 - self._on(model, rows)
 
     def _on(self, model, rows) -> np.ndarray:
         """Rows living in a home treated in an earlier month, within the measures' life and before
@@ -194,7 +203,7 @@ class WarmHomes(Intervention):
         self.waiting[s_hh] = False
         self.any_treated = True
         self.record(model, "participants", served)
-        self.charge(model, served, self.costs["per_participant"], item="homes")
+        self.charge_capital(model, served, self.costs["per_participant"], self.effect("lifetime_years"), item="homes")
         done = np.zeros(len(self.waiting), dtype=bool)
         done[s_hh] = True
         members = fp_rows[done[c.household[fp_rows]]]
