@@ -54,6 +54,7 @@ SEED = _number(int, 0, 2**63 - 1, "a whole number")
 SCALE = _number(float, 0.001, 1.0, "a fraction of residents")
 REPLICATES = _number(int, 1, 100_000, "a whole number of replicates")
 WORKERS = _number(int, 1, 4096, "a whole number of workers")
+YEARS = _number(int, 1, 20, "a whole number of years")
 CHUNK = _number(int, 1, 10_000, "a whole number of neighbourhoods per task")
 NEIGHBOURHOOD = _number(int, 0, 100_000, "a neighbourhood id")
 
@@ -74,10 +75,14 @@ def _config(args: argparse.Namespace):
         pop["scale"] = args.scale
     if getattr(args, "la", None):
         pop["local_authorities"] = args.la
+    if getattr(args, "scale_up", False):
+        pop["scale_up"] = True
     if pop:
         overrides["population"] = pop
     if getattr(args, "seed", None) is not None:
         overrides["seed"] = args.seed
+    if getattr(args, "years", None) is not None:
+        overrides["time"] = {"months": 12 * args.years}
     folder, flag = getattr(args, "parameters_dir", None), "--start" if hasattr(args, "start") else "--parameters"
     if folder is not None:
         if not Path(folder).is_dir():
@@ -359,15 +364,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
     p = sub.add_parser("run", help="run scenarios against the baseline and write an output folder",
-                       description="Project the residents month by month (April 2026 - March 2031) for the "
-                                   "baseline and any scenario files, with common random numbers, and write "
-                                   "manifest.json, tasks/*.parquet and summary.csv to --out.")
+                       description="Project the residents month by month (from April 2026, five years unless "
+                                   "--years says otherwise) for the baseline and any scenario files, with common "
+                                   "random numbers, and write manifest.json, tasks/*.parquet and summary.csv to "
+                                   "--out. Economics follow the NICE reference case (NHS and social care, 3.5%%, "
+                                   "survivors' unrelated costs left out); see docs/economics.md.")
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO.yaml", help="scenario files (none: baseline only)")
     _add_common(p)
     p.add_argument("--replicates", type=REPLICATES, default=None, help="replicates, 1 to 100,000 (default 1)")
     p.add_argument("--psa", type=REPLICATES, default=None, metavar="N",
                    help="probabilistic sensitivity analysis: N replicates, each with its own draw of every "
                         "uncertain parameter (shared by all scenarios of that replicate); instead of --replicates")
+    p.add_argument("--scale-up", action="store_true",
+                   help="with --scale below 1: multiply the summary's counts, costs and QALYs by 1/scale, so a "
+                        "sample stands for every resident (rates are unchanged; chance variation is that of the "
+                        "sample). Quick probabilistic analyses; the report says so")
+    p.add_argument("--years", type=YEARS, default=None,
+                   help="projection horizon in whole years, 1 to 20 (default 5: April 2026 - March 2031); the "
+                        "cost-effectiveness adds extra survivors' QALYs beyond it, and annuitises measures that "
+                        "outlast it")
     p.add_argument("--neighbourhoods", type=NEIGHBOURHOOD, nargs="+", metavar="ID",
                    help="restrict to these neighbourhood ids (see `neighsim population`)")
     p.add_argument("--backend", choices=["serial", "ray"], default="serial",
@@ -475,6 +490,120 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 EXTRA_PARSERS: list[Callable[[Any], None]] = []
+
+
+# --- sensitivity: one-way deterministic sensitivity analysis (the tornado chart) ---------------------------
+QUANTILE = _number(float, 0.0001, 0.9999, "a quantile")
+
+
+@command("sensitivity")
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from .runner.sensitivity import run_sensitivities
+
+    for f in args.scenario:
+        if not Path(f).is_file():
+            raise NeighsimError(f"{f}: no such scenario file (give a file such as "
+                                "configs/scenarios/falls_pathway.yaml)")
+    if not args.low < args.high:
+        raise NeighsimError(f"--low {args.low:g} must be below --high {args.high:g}")
+    cfg = _config(args)
+    one = len(args.scenario) == 1
+    if args.out:
+        out = Path(args.out)
+    else:
+        out = Path("out") / (f"sensitivity-{Path(args.scenario[0]).stem}" if one else "sensitivity")
+    if one:  # OUT holds the files themselves
+        from .runner.experiment import prepare_folder
+
+        prepare_folder(out)
+    results = run_sensitivities(cfg, args.scenario, None, parameters=args.parameters, candidates=args.candidates,
+                                low=args.low, high=args.high, rebuild=args.rebuild, replicates=args.replicates,
+                                workers=args.workers, progress=_progress_enabled(args))
+    from .runner.sensitivity import _write
+
+    for name, res in results.items():
+        where = out if one else out / name
+        _write(res, where)
+        table, m = res["table"], res["manifest"]
+        sample = (f"scaled up from the sample at --scale {m['scale']:g} to stand for every resident"
+                  if m.get("scaled_up") else f"for the simulated sample at --scale {m['scale']:g}, not the whole "
+                  "population" if m["scale"] < 1 else "whole population")
+        reps = f", each point the mean of {m['replicates']} replicates" if m["replicates"] > 1 else ""
+        shared = "" if one else f" (of {m['simulations_in_call']} for {len(results)} scenarios, baseline shared)"
+        print(f"One-way sensitivity of {m['scenario']} against the baseline: {m['n_candidates']} parameters at "
+              f"their {args.low:g} and {args.high:g} quantiles{reps}, {m['simulations']} simulations{shared} in "
+              f"{m['workers']} process{'es' if m['workers'] > 1 else ''}, {m['seconds']:.0f} s.")
+        print(f"Whole projection ({m['period']}), whole area; money, QALYs and admissions {sample}.")
+        print(f"Central nmb_20000 {m['central']['nmb_20000']:,.0f}; the {args.top} widest swings:")
+        top = table[table["outcome"] == "nmb_20000"].head(args.top)
+        for r in top.itertuples():
+            print(f"  {r.parameter:<48} {r.at_low:>14,.0f} to {r.at_high:>14,.0f}  (swing {r.swing:,.0f}; "
+                  f"low {r.low_value}, high {r.high_value})")
+        print(f"Written {where}/tornado.csv (every parameter; also net_cost, qalys_gained, admissions_avoided) "
+              f"and {where}/sensitivity.json")
+    return 0
+
+
+def _sensitivity_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "sensitivity", help="one-way sensitivity analysis of a scenario (data for a tornado chart)",
+        description="One-way deterministic sensitivity analysis for a tornado chart: run the scenario and the "
+                    "baseline with central parameter values, then, one parameter at a time, with the parameter at "
+                    "its LOW and its HIGH quantile of its PSA distribution (default 2.5% and 97.5%; for a "
+                    "calibrated parameter, of its accepted joint draws), everything else central. Every run uses "
+                    "the same seed and replicate (common random numbers), so a change comes from the parameter "
+                    "alone; a list-valued parameter moves all its elements together. The outcome is the five-year, "
+                    "whole-area net monetary benefit at £20,000 per QALY (nmb_20000), with net_cost, "
+                    "qalys_gained and admissions_avoided. Writes OUT/tornado.csv (parameter, label, low_value, "
+                    "high_value, outcome, central, at_low, at_high, swing, scale, population; sorted by swing) and "
+                    "OUT/sensitivity.json. At --scale below 1 the money, QALY and admission figures are those of "
+                    "the simulated sample (the scale column says so), not of the whole population. The starting "
+                    "population is synthesised once from central values, as in a PSA (--rebuild to change that). "
+                    "--candidates interventions limits it to the scenario's own and the economics parameters; "
+                    "--replicates R averages each point over R common-random-number replicates; --workers N runs "
+                    "the simulations in N processes.",
+        epilog="Example: neighsim sensitivity configs/scenarios/falls_pathway.yaml --candidates interventions "
+               "--scale 0.05 --replicates 2 --top 10")
+    p.add_argument("scenario", metavar="SCENARIO.yaml", nargs="+",
+                   help="the scenario file compared with the baseline; several run in one pool of processes, "
+                        "sharing the baseline's runs, each written to OUT/SCENARIO/")
+    _add_common(p, parameters_folder=False)
+    p.add_argument("--scale-up", action="store_true",
+                   help="with --scale below 1: multiply the money, QALY and admission figures by 1/scale so the "
+                        "sample stands for every resident (as `neighsim run --scale-up`)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--parameters", nargs="+", metavar="NAME", default=None,
+                       help="parameters to vary (file.key, e.g. interventions.falls_mfa_rate_ratio); default: the "
+                            "--candidates group")
+    which.add_argument("--candidates", choices=["all", "interventions"], default="all",
+                       help="which uncertain parameters to vary: all (default) = every one the scenario can "
+                            "influence (its interventions' own, and all economics, admissions, mortality, falls "
+                            "and frailty ones); interventions = the scenario's intervention parameters (effects, "
+                            "uptake, costs, and what building them reads) and the economics ones (costs, prices, "
+                            "utilities): far fewer simulations, as a cost parameter re-uses the central runs and "
+                            "an effect parameter re-runs only the scenario")
+    p.add_argument("--replicates", type=_number(int, 1, 1000, "a whole number of replicates"), default=1,
+                   help="each point (central, every low and high) is the mean over this many replicates, the same "
+                        "replicates 0..R-1 at every point (common random numbers). One replicate (default) is "
+                        "noisy at a small --scale: a changed parameter shifts which random events happen later "
+                        "in the run; R replicates average that out (about R times the simulations)")
+    p.add_argument("--workers", type=_number(int, 1, 1024, "a whole number of processes"), default=None,
+                   help="processes that run the simulations (default: the number of CPUs, at most one per "
+                        "simulation; 1 runs them in this process); the results are the same whatever the number")
+    p.add_argument("--low", type=QUANTILE, default=0.025, help="quantile taken as the low value (default 0.025)")
+    p.add_argument("--high", type=QUANTILE, default=0.975, help="quantile taken as the high value (default 0.975)")
+    p.add_argument("--rebuild", action="store_true",
+                   help="for parameters the population synthesis reads (e.g. frailty.prevalence_65plus), synthesise "
+                        "the starting population again with the changed value (default: central population, as in "
+                        "a PSA; tornado.csv's population column marks them)")
+    p.add_argument("--top", type=_number(int, 1, 10_000, "a whole number of rows"), default=10,
+                   help="rows of the tornado to print (default 10)")
+    p.add_argument("--out", default=None, help="output folder (default out/sensitivity-SCENARIO; with several "
+                                                "scenario files out/sensitivity, one subfolder each)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+EXTRA_PARSERS.append(_sensitivity_parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

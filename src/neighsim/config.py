@@ -37,6 +37,8 @@ class PopulationConfig(_Strict):
     start_date: dt.date = dt.date(2026, 4, 1)
     base_date: dt.date = Field(dt.date(2020, 6, 30), description="date of the ONS small-area estimates")
     scale: float = Field(1.0, gt=0.0, le=1.0, description="fraction of residents to synthesise")
+    scale_up: bool = Field(False, description="multiply the summary's counts, costs and QALYs by 1/scale, so that "
+                                              "a sample stands for every resident")
     local_authorities: list[str] | None = Field(None, description="restrict to these LAs (None = all nine)")
 
     @field_validator("local_authorities")

@@ -97,6 +97,41 @@ class Parameter:
         value = float(new) if new.ndim == 0 else tuple(float(x) for x in new)
         return replace(self, value=value)
 
+    def quantile(self, q: float) -> float | tuple[float, ...]:
+        """The value at quantile q (0 < q < 1) of the distribution `draw` samples from, in the same form as
+        `value` (a tuple for a list). A list moves together: every element at the same quantile (its own
+        se where a lognormal gives one per element). A fixed parameter returns its value. For deterministic
+        (one-way) sensitivity analysis."""
+        from scipy import stats
+
+        if not 0.0 < float(q) < 1.0:
+            raise ValueError(f"{self.name}: quantile must be between 0 and 1 (exclusive), got {q}")
+        kind = self.dist.get("type", "fixed")
+        v = self.array()
+        if kind == "fixed":
+            return self.value
+        z = float(stats.norm.ppf(q))
+        if kind == "lognormal":
+            new = v * np.exp(np.asarray(self.dist["se"], dtype=float) * z)
+        elif kind == "normal":
+            new = v + float(self.dist["sd"]) * z
+        elif kind == "beta":
+            new = np.full_like(v, stats.beta.ppf(q, self.dist["a"], self.dist["b"]))
+        elif kind == "gamma":
+            shape = float(self.dist["shape"])
+            new = v * float(stats.gamma.ppf(q, shape, scale=1.0 / shape))
+        elif kind == "triangular":
+            low, high, mode = float(self.dist["low"]), float(self.dist["high"]), float(v.flat[0])
+            x = low if high == low else stats.triang.ppf(q, (mode - low) / (high - low), loc=low, scale=high - low)
+            new = np.full_like(v, x)
+        elif kind == "uniform":
+            low, high = float(self.dist["low"]), float(self.dist["high"])
+            new = np.full_like(v, low + q * (high - low))
+        else:  # validated at load time
+            raise AssertionError(kind)
+        new = np.asarray(new, dtype=float)
+        return float(new) if new.ndim == 0 else tuple(float(x) for x in new)
+
 
 class ParameterSet:
     """All parameters, addressed as 'group.name'. Values are read with `p['group.name']`.
@@ -149,6 +184,18 @@ class ParameterSet:
             for k, v in row.items():
                 drawn[k] = replace(drawn[k], value=float(v))
         return ParameterSet(drawn, self.joint)
+
+    def quantile(self, key: str, q: float) -> float | tuple[float, ...]:
+        """The value of one parameter at quantile q of its PSA distribution: for a calibrated parameter
+        with accepted joint draws, the empirical quantile of its column (what `draw` samples from);
+        otherwise `Parameter.quantile`."""
+        if key not in self._p:
+            raise KeyError(f"unknown parameter '{key}'")
+        if self.joint is not None and len(self.joint) and key in self.joint.columns:
+            if not 0.0 < float(q) < 1.0:
+                raise ValueError(f"{key}: quantile must be between 0 and 1 (exclusive), got {q}")
+            return float(np.quantile(self.joint[key].to_numpy(dtype=float), q))
+        return self._p[key].quantile(q)
 
     def values(self) -> dict[str, Any]:
         return {k: p.value for k, p in self._p.items()}

@@ -45,6 +45,17 @@ def _table(df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(out[SCHEMA.names], schema=SCHEMA, preserve_index=False)
 
 
+def scaled_up(tidy: pd.DataFrame, cfg: ICSConfig) -> pd.DataFrame:
+    """With population.scale_up, counts (and the costs and QALYs, which are sums) x 1/scale, so a sample
+    stands for every resident; values such as rates and life expectancy are left as they are."""
+    pop = cfg.population
+    if not pop.scale_up or pop.scale == 1.0:
+        return tidy
+    codes, names = pd.factorize(tidy["outcome"])
+    count = np.array([is_count(n) for n in names], dtype=bool)[codes]
+    return tidy.assign(value=np.where(count, tidy["value"].to_numpy() / pop.scale, tidy["value"].to_numpy()))
+
+
 def write_summary(cfg: ICSConfig, outdir: Path, comparator: str, tasks: list[Task], params: ParameterSet,
                   progress: Callable[[int], None] | None = None, geography=None,
                   packages: dict[str, Plan] | None = None) -> pd.DataFrame:
@@ -91,6 +102,7 @@ def write_summary(cfg: ICSConfig, outdir: Path, comparator: str, tasks: list[Tas
                     else:
                         tidy = reduce_run(store.load(ts, "counts"), store.load(ts, "lifetable"), geo,
                                           cfg.time.months, cfg.time.start, params_for_draw)
+                    tidy = scaled_up(tidy, cfg)
                     main.add(scen, rep, draw, tidy)
                     rep_writer.write_table(_table(tidy))
                     if scen not in hidden:
