@@ -138,6 +138,12 @@ class RunData:
         return float(s) if isinstance(s, int | float) else None
 
     @property
+    def scale_up(self) -> bool:
+        """Whether the run's counts were scaled up by 1/scale to stand for every resident."""
+        pop = (self.manifest.get("config") or {}).get("population") or {}
+        return bool(pop.get("scale_up"))
+
+    @property
     def local_authorities(self) -> list[str] | None:
         pop = (self.manifest.get("config") or {}).get("population") or {}
         las = pop.get("local_authorities")
@@ -245,7 +251,13 @@ def _data_notes(d: RunData) -> list[str]:
     if las:
         notes.append(f"This run simulated only {', '.join(las)}; rows labelled '{d.ics_area}' (and the "
                      "place rows) cover those areas only, not the whole system.")
-    if d.scale is not None and d.scale < 1:
+    if d.scale is not None and d.scale < 1 and d.scale_up:
+        notes.append(f"The run synthesised {d.scale:.0%} of residents (scale {d.scale:g}) and scaled its counts "
+                     f"(admissions, deaths, costs, QALYs) up by {1 / d.scale:.3g} to stand for every resident: "
+                     "they estimate the whole population's, with the chance variation of the sample (its "
+                     "intervals are wider than a whole-population run's); rates per 1,000 and life expectancy "
+                     "are not affected.")
+    elif d.scale is not None and d.scale < 1:
         notes.append(f"The run synthesised {d.scale:.0%} of residents (scale {d.scale:g}): counts (admissions, "
                      f"bed days, deaths, costs) are for that sample, roughly {1 / d.scale:.3g} times smaller "
                      "than for the whole population; rates per 1,000 and life expectancy are not affected.")
@@ -260,7 +272,13 @@ def _data_notes(d: RunData) -> list[str]:
         if reps < 10:
             notes.append(f"Only {reps} replicate(s): the 95% intervals are rough (percentiles of very few "
                          "values). Use 20 or more replicates for figures to be quoted.")
-    if d.scenarios:
+    if d.scenarios and d.has_outcome(OUT.costs_avoided_social_care):
+        notes.append("The economics follow the NICE reference case (NHS and personal social services costs, "
+                     "3.5% discounting, survivors' unrelated costs left out, QALYs including extra survivors' "
+                     "lifetime); the business case section lists what is and is not valued and shows the other "
+                     "perspectives. Costs avoided are not cash-releasing unless beds or services are actually "
+                     "removed.")
+    elif d.scenarios:
         notes.append("What the economics count: intervention costs (cash, when spent; a measure that lasts 20 "
                      "years is charged in full when installed) and NHS emergency admission costs (by cause, "
                      "hip fractures at their first-year cost), over this run's horizon only; QALYs from survival, "

@@ -182,6 +182,9 @@ def write_xlsx(d: RunData, path: Path) -> Path:
                                       "95% interval. " + ("Warnings: " + " ".join(warn) if warn else
                                                           "No compared scenarios differ by more than 20%."))
     add_contributions_sheet(wb, d)
+    from .business_case import add_sheets as add_business_case_sheets
+
+    add_business_case_sheets(wb, d)
     ws = wb.create_sheet("provenance")
     _write_frame(ws, pd.DataFrame(tables.provenance(d), columns=["item", "value"]))
     wb.save(path)

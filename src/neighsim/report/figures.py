@@ -57,9 +57,11 @@ def _footer(fig: MplFigure, d: RunData, counts: bool, intervals: bool = True, y:
     las = d.local_authorities
     bits.append(f"Area: {', '.join(las) if las else d.ics_area}")
     if counts and d.scale is not None and d.scale < 1:
-        bits.append(f"counts for a {d.scale:.0%} sample of residents")
+        bits.append(f"counts scaled up from a {d.scale:.0%} sample of residents" if d.scale_up
+                    else f"counts for a {d.scale:.0%} sample of residents")
     if d.replicates:
-        bits.append(f"{d.replicates} replicate(s)" + ("; whiskers and bands: 95% interval" if intervals else ""))
+        what = "PSA draws (each its own parameter values)" if d.manifest.get("psa") else "replicate(s)"
+        bits.append(f"{d.replicates} {what}" + ("; whiskers and bands: 95% interval" if intervals else ""))
     fig.text(0.01, y, "; ".join(bits), fontsize=10, color="#666666", ha="left", va="bottom")
 
 
@@ -448,6 +450,11 @@ def deprivation_gap(d: RunData, out: Path) -> Figure | None:
 
 
 def cost_effectiveness(d: RunData, out: Path) -> Figure | None:
+    """Means with intervals, for folders without per-draw economics (the business case plots each draw)."""
+    from .business_case import draws
+
+    if set(draws(d)["scenario"]) & set(d.scenarios):
+        return None
     pts = []
     q_name = OUT.qalys_gained if d.has_outcome(OUT.qalys_gained) else OUT.qalys
     for sc in d.scenarios:
@@ -574,10 +581,12 @@ def make_figures(d: RunData, out: Path) -> list[Figure]:
     """Write every figure the folder supports into out (created if needed)."""
     out.mkdir(parents=True, exist_ok=True)
     from .contributions import figures as contribution_figures
+    from .economics_figures import figures as economics_figures
 
     with plt.rc_context(STYLE):
         figs = [f(d, out) for f in ALL]
         figs += contribution_figures(d, out)
+        figs += economics_figures(d, out)
     return [f for f in figs if f is not None]
 
 

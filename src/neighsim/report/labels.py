@@ -114,3 +114,37 @@ def short_area(name: str, width: int = 32) -> str:
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "x"
+
+
+def _money_unit(a: float) -> tuple[float, str]:
+    return (1e6, "m") if a >= 1e6 else (1e3, "k") if a >= 1e4 else (1.0, "")
+
+
+def fmt_money(x: float | None, unit: tuple[float, str] | None = None) -> str:
+    """Money as a slide says it: '£1.2m', '£340k', '£950'; '−' for a saving; '–' for missing.
+
+    Three significant figures of the largest value: enough to rank options, few enough to read aloud.
+    """
+    if x is None or not math.isfinite(float(x)):
+        return "–"
+    x = float(x)
+    div, suffix = unit or _money_unit(abs(x))
+    v = abs(x) / div
+    if suffix:
+        s = f"{v:.3g}" if v >= 1 or unit is None else f"{v:.2f}"
+        s = s if "e" not in s else f"{v:,.0f}"
+    else:
+        s = f"{v:,.0f}"
+    sign = "−" if x < 0 and float(s.replace(",", "")) != 0 else ""
+    return f"{sign}£{s}{suffix}"
+
+
+def fmt_money_interval(mean: float | None, lower: float | None, upper: float | None) -> str:
+    """'£1.2m (£0.8m to £1.6m)': one unit (the largest value's) for the mean and both bounds."""
+    if mean is None or not math.isfinite(float(mean)):
+        return "–"
+    vals = [float(v) for v in (mean, lower, upper) if v is not None and math.isfinite(float(v))]
+    unit = _money_unit(max(abs(v) for v in vals))
+    if lower is None or upper is None or len(vals) < 3 or lower == upper == mean:
+        return fmt_money(mean, unit)
+    return f"{fmt_money(mean, unit)} ({fmt_money(lower, unit)} to {fmt_money(upper, unit)})"

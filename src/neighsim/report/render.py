@@ -19,6 +19,8 @@ import pandas as pd
 from ..outcomes import OUT
 from ..parameters import CONFIDENCE
 from . import fairness, tables
+from .business_case import blocks as business_case_blocks
+from .business_case import economics_scenarios, is_psa, not_psa_warning
 from .data import RunData
 from .figures import Figure
 from .labels import digits_for, fmt, fmt_interval, scenario_label
@@ -73,7 +75,8 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
         f"by financial year",
         f"Scenarios compared with the {d.comparator}: {sc_text}",
         f"Replicates: {d.replicates if d.replicates is not None else 'not recorded'}"
-        + (f"; residents simulated: {d.scale:.0%} (scale {d.scale:g})" if d.scale is not None else ""),
+        + (f"; residents simulated: {d.scale:.0%} (scale {d.scale:g})" if d.scale is not None else "")
+        + (f", counts scaled up by {1 / d.scale:.3g} to stand for everyone" if d.scale_up and d.scale else ""),
         f"Run finished {when}; report written {dt.datetime.now().isoformat(timespec='seconds')}",
     ]))
     b.append(Block("h3", "Key messages"))
@@ -88,6 +91,8 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
     if d.notes:
         b.append(Block("h3", "Before quoting these numbers"))
         b.append(Block("list", items=d.notes))
+    if economics_scenarios(d) and not is_psa(d):
+        b.append(Block("warning", not_psa_warning(d)))
 
     sc_desc = _scenario_descriptions(d)
     if sc_desc:
@@ -122,7 +127,7 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
         for k in ("avoided_by_neighbourhood", "target_scenarios", "avoided_by_imd", "deprivation_gap"):
             _fig(b, byk, k)
     else:
-        b.append(Block("p", "Needs at least one scenario: with the baseline only, see section 4 for where "
+        b.append(Block("p", "Needs at least one scenario: with the baseline only, see section 5 for where "
                             "admission rates are highest."))
     nb = _neighbourhood_table(d)
     if nb is not None:
@@ -155,14 +160,17 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
     elif ct is not None:
         b.append(Block("table", table=ct))
 
-    # 4. baseline picture
-    b.append(Block("h2", "4. The baseline picture"))
+    # 4. business case
+    b.extend(business_case_blocks(d, byk, 4))
+
+    # 5. baseline picture
+    b.append(Block("h2", "5. The baseline picture"))
     b.append(Block("p", "What happens with no new intervention: the need each scenario acts on."))
     for k in ("admissions_by_cause", "rate_by_imd", "neighbourhood_rates", "target_baseline", OUT.life_expectancy):
         _fig(b, byk, k)
 
-    # 5. validation
-    b.append(Block("h2", "5. Validation against published figures"))
+    # 6. validation
+    b.append(Block("h2", "6. Validation against published figures"))
     vt = _validation_table(d)
     if vt is None:
         b.append(Block("p", "No validation.csv in this folder: run `neighsim validate --out FOLDER` with the "
@@ -237,7 +245,7 @@ def _key_messages(d: RunData) -> list[str]:
             s += " (negative: a net saving)" if nc["mean"] < 0 else ""
         roi, _ = d.effect(sc, OUT.roi)
         if roi is not None and pd.notna(roi["mean"]):
-            s += f"; {fmt(roi['mean'], money=True, digits=2)} of admission costs avoided per £1 spent"
+            s += f"; {fmt(roi['mean'], money=True, digits=2)} of costs avoided per £1 spent"
         dy = d.one(sc, OUT.emergency_admissions_per_1000, "difference", stratum="core20=yes")
         dn = d.one(sc, OUT.emergency_admissions_per_1000, "difference", stratum="core20=no")
         if dy is not None and dn is not None:
@@ -390,7 +398,7 @@ def _horizon_table(d: RunData) -> Table | None:
     t = tables.economics_by_horizon(d)
     if t.empty:
         return None
-    cols = [(OUT.costs_avoided, "Admission costs avoided (£)", True), (OUT.net_cost, "Net cost (£)", True),
+    cols = [(OUT.costs_avoided, "Costs avoided (£)", True), (OUT.net_cost, "Net cost (£)", True),
             (OUT.roi, "£ back per £1", False), (OUT.qalys_gained, "QALYs gained", False)]
     cols = [c for c in cols if t[f"{c[0]}_mean"].notna().any()]
     rows = []
@@ -506,6 +514,7 @@ table.impact td.num{white-space:normal}
 table.params td:nth-child(1){word-break:break-all;min-width:150px}
 table.params td:nth-child(2){min-width:120px}
 table.params td:nth-child(6){white-space:nowrap}
+table.budget td.num{white-space:normal;min-width:110px}
 @media print{body{background:#fff}main{box-shadow:none;max-width:none}figure,table{page-break-inside:avoid}}
 """
 

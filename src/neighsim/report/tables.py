@@ -70,10 +70,10 @@ OUTCOME_INDICATORS = [
 ]
 MONEY_INDICATORS = [
     Indicator("Intervention cost (£, undiscounted)", OUT.cost_intervention),
-    Indicator("Admission costs avoided (£, discounted)", OUT.costs_avoided,
+    Indicator("Costs avoided (£, discounted; NHS and, where counted, social care)", OUT.costs_avoided,
               fallback=Indicator("Admission costs avoided (£, undiscounted)", OUT.cost_admissions, sign=-1)),
     Indicator("Net cost (£, discounted; negative = net saving)", OUT.net_cost),
-    Indicator("Return on investment (£ of admission costs avoided per £1 spent)", OUT.roi),
+    Indicator("Return on investment, cash-releasing (£ of costs avoided per £1 spent)", OUT.roi),
     Indicator("Payback year (1 = 2026/27; blank = not within the horizon)", OUT.payback_year),
     Indicator("QALYs gained (discounted)", OUT.qalys_gained,
               fallback=Indicator("QALYs gained (undiscounted)", OUT.qalys)),

@@ -1,0 +1,299 @@
+"""Business-case figures: the cost-effectiveness plane, the CEAC, the tornado and the PSA's convergence.
+
+Each draws from business_case.py's tables so the figures and the tables can never disagree. Titles state
+the finding; a run without a PSA says on the figure that its spread is Monte Carlo noise only.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+
+from ..analysis.economics import NMB_THRESHOLDS  # noqa: E402
+from ..outcomes import OUT  # noqa: E402
+from . import business_case as bc  # noqa: E402
+from .data import RunData  # noqa: E402
+from .figures import Figure, _footer, _save, colour  # noqa: E402
+from .labels import fmt, fmt_money, scenario_label, slug, wrap  # noqa: E402
+
+THRESHOLD_STYLE = {20_000.0: ("#1b7837", "--"), 30_000.0: ("#762a83", ":")}
+LOW_COLOUR, HIGH_COLOUR = "#4e79a7", "#e15759"
+NOISE_BOX = {"boxstyle": "round,pad=0.4", "fc": "#fff4e0", "ec": "#d9822b"}
+
+
+def _money_axis(money: bool = True) -> FuncFormatter:
+    return FuncFormatter(lambda v, _p: fmt_money(v) if money else fmt(v))
+
+
+def _noise_note(ax: Axes, d: RunData, y: float = -0.14) -> None:
+    """Under the axes of a figure from a run without a PSA (never over the points): its spread is not
+    parameter uncertainty."""
+    if bc.is_psa(d):
+        return
+    ax.text(0.5, y, "Spread = Monte Carlo noise only (parameters fixed), not parameter uncertainty.\n"
+                    "Not for a business case: run with --psa N.", transform=ax.transAxes, ha="center",
+            va="top", fontsize=12, color="#8a4b08", bbox=NOISE_BOX, zorder=6)
+
+
+def _what(d: RunData) -> str:
+    return "PSA draws" if bc.is_psa(d) else "replicates"
+
+
+def _room(lo: float, hi: float, share: float = 0.16) -> tuple[float, float]:
+    """Axis limits that keep zero at least `share` of the axis from either end, so every quadrant of the
+    plane (and its label) shows even when every draw falls in one."""
+    for _ in range(2):
+        span = hi - lo
+        lo, hi = min(lo, -share * span), max(hi, share * span)
+    return lo, hi
+
+
+def ce_plane(d: RunData, out: Path, sc: str) -> Figure | None:
+    """One point per draw (incremental cost against QALYs gained), the mean, and the £20k/£30k lines."""
+    w = bc.scenario_draws(d, sc)
+    if w.empty or OUT.net_cost not in w or OUT.qalys_gained not in w:
+        return None
+    w = w[np.isfinite(w[OUT.qalys_gained]) & np.isfinite(w[OUT.net_cost])]
+    if w.empty:
+        return None
+    q, c = w[OUT.qalys_gained].to_numpy(), w[OUT.net_cost].to_numpy()
+    mq, mc = float(np.mean(q)), float(np.mean(c))
+    fig, ax = plt.subplots(figsize=(11, 7.5))
+    col = colour(d, sc)
+    ax.scatter(q, c, s=28, color=col, alpha=0.45, lw=0, label=f"Each of {len(w)} {_what(d)}", zorder=3)
+    ax.scatter([mq], [mc], s=220, marker="D", color=col, edgecolor="black", lw=1.5, zorder=5, label="Mean")
+    xs = np.concatenate([q, [0.0, mq]])
+    ys = np.concatenate([c, [0.0, mc]])
+    xspan = max(float(np.ptp(xs)), abs(mq) * 0.5, 1e-9)
+    yspan = max(float(np.ptp(ys)), abs(mc) * 0.5, 1.0)
+    x0, x1 = _room(xs.min() - 0.12 * xspan, xs.max() + 0.12 * xspan)
+    y0, y1 = _room(ys.min() - 0.15 * yspan, ys.max() + 0.15 * yspan)
+    xx = np.linspace(x0, x1, 200)
+    ax.fill_between(xx, y0, np.clip(NMB_THRESHOLDS[0] * xx, y0, y1), color="#1b7837", alpha=0.06, lw=0, zorder=0)
+    for lam in NMB_THRESHOLDS:
+        c_, ls = THRESHOLD_STYLE.get(lam, ("#555555", "--"))
+        ax.plot(xx, lam * xx, color=c_, ls=ls, lw=1.8, label=f"{fmt_money(lam)} per QALY", zorder=2)
+    ax.axhline(0, color="black", lw=1)
+    ax.axvline(0, color="black", lw=1)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    kw = {"fontsize": 11, "color": "#777777", "transform": ax.transAxes, "zorder": 4,
+          "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8}}
+    ax.text(0.98, 0.98, "Costs more,\ngains health", ha="right", va="top", **kw)
+    ax.text(0.98, 0.02, "Saves money,\ngains health", ha="right", va="bottom", **kw)
+    ax.text(0.02, 0.98, "Costs more,\nloses health", ha="left", va="top", **kw)
+    ax.text(0.02, 0.02, "Saves money,\nloses health", ha="left", va="bottom", **kw)
+    ax.yaxis.set_major_formatter(_money_axis())
+    ax.set_xlabel("QALYs gained (discounted, including beyond the horizon)")
+    ax.set_ylabel("Incremental cost (£, discounted; below 0 = saving)")
+    title = f"{scenario_label(sc)}: {bc.verdict(d, sc)}"
+    p20 = bc.probability_cost_effective(d, sc, NMB_THRESHOLDS[0])
+    if p20 is not None and bc.is_psa(d):
+        title += f"; cost-effective at £20,000 in {p20:.0%} of draws"
+    ax.set_title(wrap(title, 70))
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=4, fontsize=11)
+    _noise_note(ax, d, y=-0.2)
+    _footer(fig, d, counts=True, intervals=False)
+    path = out / f"ce_plane_{slug(sc)}.png"
+    _save(fig, path)
+    cap = (f"Each point is one {'PSA draw' if bc.is_psa(d) else 'replicate'} of {d.whole} against the "
+           f"{d.comparator} (NICE reference case); the diamond is the mean. Points below a threshold line (the "
+           "shaded area for £20,000) are cost-effective at that value of a QALY.")
+    if not bc.is_psa(d):
+        cap += " This run did not draw parameters: the spread is Monte Carlo noise, not parameter uncertainty."
+    return Figure(f"ce_plane:{sc}", path, title, cap, "business case")
+
+
+def ceac_figure(d: RunData, out: Path) -> Figure | None:
+    """Probability cost-effective against the value of a QALY, one line per scenario."""
+    t = bc.ceac_table(d)
+    if t.empty:
+        return None
+    scs = [c for c in t.columns if c != "threshold"]
+    fig, ax = plt.subplots(figsize=(11, 7))
+    for sc in scs:
+        ax.plot(t["threshold"], 100 * t[sc], lw=2.8, color=colour(d, sc), label=scenario_label(sc))
+    for lam in NMB_THRESHOLDS:
+        c_, ls = THRESHOLD_STYLE.get(lam, ("#555555", "--"))
+        ax.axvline(lam, color=c_, ls=ls, lw=1.6)
+        ax.text(lam + 800, 3, fmt_money(lam), color=c_, ha="left", va="bottom", fontsize=11)
+    ax.set_xlim(0, float(t["threshold"].max()))
+    ax.set_ylim(0, 100)
+    ax.xaxis.set_major_formatter(_money_axis())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f}%"))
+    ax.set_xlabel("Value of a QALY (£ the NHS would pay for one year in full health)")
+    ax.set_ylabel("Probability cost-effective")
+    at20 = t.loc[t["threshold"] == NMB_THRESHOLDS[0]]
+    parts = [f"{scenario_label(sc)} {100 * float(at20[sc].iloc[0]):.0f}%" for sc in scs] if len(at20) else []
+    ax.set_title(wrap("Chance of being cost-effective at £20,000 per QALY: " + ", ".join(parts), 70))
+    ax.legend(frameon=False, loc="lower right")
+    _noise_note(ax, d)
+    _footer(fig, d, counts=False, intervals=False)
+    path = out / "ceac.png"
+    _save(fig, path)
+    n = bc.n_draws(d)
+    cap = (f"Share of the {n} {_what(d)} in which each scenario's net monetary benefit against the "
+           f"{d.comparator} is above zero, for each value of a QALY from £0 to £100,000 (each scenario against the "
+           f"{d.comparator}, not against each other). NICE's range is £20,000 to £30,000.")
+    if not bc.is_psa(d):
+        cap += " Without a PSA this reflects Monte Carlo noise only and overstates certainty."
+    return Figure("ceac", path, "Cost-effectiveness acceptability curve", cap, "business case")
+
+
+def _short(label: str, width: int = 46) -> str:
+    """A parameter's label on one line: its first clause, cut at a word."""
+    text = label.split(";")[0].strip().rstrip(".")
+    text = text[:1].upper() + text[1:]
+    if len(text) > width:
+        text = text[: width - 1].rsplit(" ", 1)[0].rstrip(",: ") + "…"
+    return text
+
+
+def _name(parameter: str) -> str:
+    """A parameter's name as words ('interventions.falls_mfa_cost' -> 'Falls mfa cost'), which identifies it
+    better than the first words of its unit text."""
+    text = parameter.split(".", 1)[-1].replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def _range(lo: object, hi: object) -> str:
+    """'range 0.5 to 1.5' for scalar parameter values; '' for lists (they move together)."""
+    try:
+        a, b = float(lo), float(hi)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "all elements moved together"
+    return f"range {fmt(float(f'{a:.3g}'))} to {fmt(float(f'{b:.3g}'))}"
+
+
+def tornado_figure(d: RunData, out: Path, sc: str) -> Figure | None:
+    """The ten largest one-way swings in NMB at £20,000, bars from the low to the high value."""
+    t = bc.tornado(d, sc)
+    if t is None:
+        return None
+    t = t.head(bc.TOP_TORNADO).iloc[::-1].reset_index(drop=True)
+    central = float(t["central"].iloc[0])
+    n = len(t)
+    fig, ax = plt.subplots(figsize=(13, 2.6 + 0.75 * n))
+    y = np.arange(n)
+    for i, r in t.iterrows():
+        ax.barh(i, r["at_low"] - central, left=central, color=LOW_COLOUR, height=0.6,
+                label="Parameter at its low value" if i == 0 else None)
+        ax.barh(i, r["at_high"] - central, left=central, color=HIGH_COLOUR, height=0.6, alpha=0.9,
+                label="Parameter at its high value" if i == 0 else None)
+    ax.axvline(central, color="black", lw=1.4, label=f"Central: {fmt_money(central)}")
+    lo = float(min(t["at_low"].min(), t["at_high"].min(), central))
+    hi = float(max(t["at_low"].max(), t["at_high"].max(), central))
+    if lo <= 0 <= hi:
+        ax.axvline(0, color="#1b7837", ls="--", lw=1.4, label="NMB = 0 (right of it: worth its cost)")
+    names = [f"{_name(str(r['parameter']))}\n{_range(r.get('low_value'), r.get('high_value'))}"
+             for _, r in t.iterrows()]
+    ax.set_yticks(y, names, fontsize=11)
+    ax.grid(axis="y", visible=False)
+    ax.xaxis.set_major_formatter(_money_axis())
+    ax.set_xlabel("Net monetary benefit at £20,000 per QALY (£, discounted)")
+    top = _name(str(t["parameter"].iloc[-1]))
+    fig.suptitle(wrap(f"{scenario_label(sc)}: value for money depends most on {top[:1].lower() + top[1:]}", 62),
+                 fontsize=17, fontweight="bold")
+    fig.legend(*ax.get_legend_handles_labels(), frameon=False, loc="lower center", bbox_to_anchor=(0.5, 0.035),
+               ncol=2, fontsize=11)
+    scale = t["scale"].iloc[0] if "scale" in t else None
+    up = bool(t["scaled_up"].iloc[0]) if "scaled_up" in t else False
+    where = d.local_authorities and ", ".join(d.local_authorities) or d.ics_area
+    sample = ("" if scale is None or not scale < 1 else
+              f"; a {scale:.0%} sample of residents" + (", money scaled up to everyone" if up else ", money for the sample"))
+    fig.text(0.01, 0.005, f"Area: {where}{sample}; one-way sensitivity, common random numbers", fontsize=10,
+             color="#666666", ha="left", va="bottom")
+    path = out / f"tornado_{slug(sc)}.png"
+    fig.tight_layout(rect=(0, 0.1 + 0.3 / n, 1, 1))
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    cap = (f"One-way sensitivity of {scenario_label(sc)}: each parameter set to the 2.5% and 97.5% points of its "
+           "distribution with everything else central (same random numbers), the ten largest swings.")
+    if scale is not None and isinstance(scale, int | float) and math.isfinite(scale) and scale < 1:
+        cap += (f" Run on a {scale:.0%} sample of residents, money scaled up by {1 / scale:.3g} to stand for "
+                "everyone." if up else f" Run at scale {scale:g}: money is for that sample of residents.")
+    return Figure(f"tornado:{sc}", path, f"What matters most: {scenario_label(sc)}", cap, "business case")
+
+
+def _running(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ns = np.arange(2, x.size + 1)
+    lo = np.array([np.quantile(x[:k], 0.025) for k in ns])
+    hi = np.array([np.quantile(x[:k], 0.975) for k in ns])
+    mean = np.cumsum(x)[1:] / ns
+    return ns, mean, lo, hi
+
+
+def convergence_shift(x: np.ndarray) -> float:
+    """How far the interval's bounds moved over the last quarter of draws, as a share of its final width."""
+    if x.size < 4:
+        return math.nan
+    k = max(2, int(math.floor(0.75 * x.size)))
+    a, b = np.quantile(x[:k], [0.025, 0.975]), np.quantile(x, [0.025, 0.975])
+    width = b[1] - b[0]
+    return float(np.max(np.abs(b - a)) / width) if width > 0 else 0.0
+
+
+def psa_convergence(d: RunData, out: Path) -> Figure | None:
+    """Running mean and 2.5-97.5% interval of NMB at £20,000 against the number of draws."""
+    w = bc.draws(d)
+    if w.empty or OUT.nmb_20000 not in w:
+        return None
+    series = {}
+    for sc in bc.economics_scenarios(d):
+        x = w.loc[w["scenario"] == sc, OUT.nmb_20000].to_numpy(dtype=float)
+        x = x[np.isfinite(x)]
+        if x.size >= bc.MIN_CONVERGENCE_DRAWS:
+            series[sc] = x
+    if not series:
+        return None
+    fig, ax = plt.subplots(figsize=(11, 6.5))
+    shifts = []
+    for sc, x in series.items():
+        ns, mean, lo, hi = _running(x)
+        c = colour(d, sc)
+        ax.plot(ns, mean, color=c, lw=2.4, label=scenario_label(sc))
+        ax.fill_between(ns, lo, hi, color=c, alpha=0.15, lw=0)
+        ax.plot(ns, lo, color=c, lw=1, ls="--")
+        ax.plot(ns, hi, color=c, lw=1, ls="--")
+        shifts.append(convergence_shift(x))
+    ax.axhline(0, color="black", lw=0.9)
+    ax.yaxis.set_major_formatter(_money_axis())
+    ax.set_xlabel(f"Number of {_what(d)}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("NMB at £20,000 per QALY (£)")
+    worst = max(s for s in shifts if math.isfinite(s)) if any(math.isfinite(s) for s in shifts) else math.nan
+    settled = math.isfinite(worst) and worst < 0.1
+    title = ("The interval has settled" if settled else "The interval is still moving: use more draws")
+    if math.isfinite(worst):
+        title += f" (bounds moved up to {worst:.0%} of its width in the last quarter of draws)"
+    ax.set_title(wrap(title, 70))
+    ax.legend(frameon=False, loc="best")
+    _noise_note(ax, d)
+    _footer(fig, d, counts=True, intervals=False)
+    path = out / "psa_convergence.png"
+    _save(fig, path)
+    cap = ("Mean (solid) and 95% interval (dashed, shaded) of the net monetary benefit at £20,000 per QALY, using "
+           f"the first 2, 3, … {_what(d)}. When the dashed lines have flattened, more draws would not change the "
+           "interval much; a move of under 10% of the width over the last quarter is taken as settled.")
+    return Figure("psa_convergence", path, "Convergence of the PSA interval", cap, "business case")
+
+
+def figures(d: RunData, out: Path) -> list[Figure]:
+    """Every business-case figure the folder supports."""
+    figs: list[Figure | None] = []
+    for sc in bc.economics_scenarios(d):
+        figs.append(ce_plane(d, out, sc))
+        figs.append(tornado_figure(d, out, sc))
+    figs += [ceac_figure(d, out), psa_convergence(d, out)]
+    return [f for f in figs if f is not None]
+
+
+__all__ = ["figures", "ce_plane", "ceac_figure", "tornado_figure", "psa_convergence", "convergence_shift"]
