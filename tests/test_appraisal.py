@@ -148,3 +148,45 @@ def test_scale_up_multiplies_counts_and_money_not_rates_or_ratios(tmp_path):
     for key in [("baseline", "emergency_admissions_per_1000", "value"), ("falls_pathway", "roi", "value"),
                 ("falls_pathway", "roi_qalys", "value")]:
         assert np.isfinite(plain[key]) and up[key] == pytest.approx(plain[key], rel=1e-9), key
+
+
+def test_an_icer_is_the_ratio_of_means_and_its_interval_only_when_draws_agree():
+    """Two draws: cost 100 and 300, QALYs 0.01 and 1: the mean of ratios (5,150) is swamped by the draw with
+    almost no QALYs; the ICER is 200 / 0.505. The interval is dropped when the QALYs' lower bound is not
+    above zero, kept when both lower bounds are."""
+    from neighsim.analysis.appraisal import ratios_of_means
+
+    def summary(q_lower):
+        base = {"period": "2026-2031", "level": "ics", "area": "ICS", "stratum": "all", "scenario": "s",
+                "measure": "value"}
+        return pd.DataFrame([
+            base | {"outcome": "net_cost", "mean": 200.0, "lower": 105.0, "upper": 295.0},
+            base | {"outcome": "qalys_gained", "mean": 0.505, "lower": q_lower, "upper": 0.98},
+            base | {"outcome": "cost_per_qaly", "mean": 5_150.0, "lower": 300.0, "upper": 9_800.0},
+            base | {"outcome": "costs_avoided", "mean": 50.0, "lower": 0.0, "upper": 100.0},
+            base | {"outcome": "cost_programme", "mean": 250.0, "lower": 200.0, "upper": 300.0},
+            base | {"outcome": "roi", "mean": 0.3, "lower": 0.0, "upper": 0.5},
+            base | {"outcome": "roi_qalys", "mean": 99.0, "lower": 0.0, "upper": 200.0}])
+
+    out = ratios_of_means(summary(-0.1)).set_index("outcome")
+    assert out.loc["cost_per_qaly", "mean"] == pytest.approx(200 / 0.505)
+    assert np.isnan(out.loc["cost_per_qaly", "lower"]) and np.isnan(out.loc["cost_per_qaly", "upper"])
+    assert out.loc["roi", "mean"] == pytest.approx(50 / 250) and out.loc["roi", "upper"] == 0.5
+    assert out.loc["roi_qalys", "mean"] == pytest.approx((50 + 20_000 * 0.505) / 250)
+    kept = ratios_of_means(summary(0.02)).set_index("outcome")
+    assert kept.loc["cost_per_qaly", "lower"] == 300.0 and kept.loc["cost_per_qaly", "upper"] == 9_800.0
+
+
+def test_survivors_social_care_is_an_unrelated_cost_too():
+    """10 extra person-years at the alternative's £10 of social care each: the reference case adds £100 a
+    year back to the social care avoided; the budget (cash) does not."""
+    band = BANDS[6]
+    rows = _table({"baseline": {"cost_social_care": [2_000] * 3, "cost_intervention": [0] * 3},
+                   "alt": {"cost_social_care": [2_050] * 3, "cost_intervention": [500] * 3}})
+    rows += _table({"baseline": {"person_years": [100] * 3, "cost_social_care": [1_000] * 3},
+                    "alt": {"person_years": [110] * 3, "cost_social_care": [1_100] * 3}}, stratum=band)
+    v = _whole(rows)
+    disc = 1 + 1 / 1.035 + 1 / 1.035**2
+    assert v["costs_avoided_social_care"] == pytest.approx((-50 + 100) * disc)
+    assert v["budget_savings_cash"] == pytest.approx(-50 * 3)
+    assert v["net_cost_with_unrelated"] == pytest.approx((500 + 50) * disc)

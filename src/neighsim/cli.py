@@ -162,7 +162,7 @@ def _print_headline(summary, out: Path) -> None:
     s = summary
     whole = sorted(p for p in s["period"].unique() if "-" in p and "/" not in p)
     sel = s[(s["level"] == "ics") & (s["stratum"] == "all") & (s["period"] == (whole[0] if whole else s["period"].max()))]
-    print(f"Results in {out}/ (summary.csv, manifest.json, tasks/); five years, whole area:")
+    print(f"Results in {out}/ (summary.csv, manifest.json, tasks/); the whole horizon, whole area:")
     for outcome in (OUT.emergency_admissions, OUT.bed_days, OUT.deaths, OUT.admissions_falls, OUT.hip_fractures, OUT.qalys,
                     OUT.cost_admissions, OUT.cost_intervention, OUT.roi):
         rows = sel[(sel["outcome"] == outcome) & ((sel["measure"] == "difference")
@@ -552,12 +552,13 @@ def _sensitivity_parser(sub: Any) -> None:
                     "its LOW and its HIGH quantile of its PSA distribution (default 2.5% and 97.5%; for a "
                     "calibrated parameter, of its accepted joint draws), everything else central. Every run uses "
                     "the same seed and replicate (common random numbers), so a change comes from the parameter "
-                    "alone; a list-valued parameter moves all its elements together. The outcome is the five-year, "
+                    "alone; a list-valued parameter moves all its elements together. The outcome is the whole-horizon, "
                     "whole-area net monetary benefit at £20,000 per QALY (nmb_20000), with net_cost, "
                     "qalys_gained and admissions_avoided. Writes OUT/tornado.csv (parameter, label, low_value, "
                     "high_value, outcome, central, at_low, at_high, swing, scale, population; sorted by swing) and "
                     "OUT/sensitivity.json. At --scale below 1 the money, QALY and admission figures are those of "
-                    "the simulated sample (the scale column says so), not of the whole population. The starting "
+                    "the simulated sample (the scale column says so), not of the whole population, unless --scale-up "
+                    "multiplies them by 1/scale (the scaled_up column). The starting "
                     "population is synthesised once from central values, as in a PSA (--rebuild to change that). "
                     "--candidates interventions limits it to the scenario's own and the economics parameters; "
                     "--replicates R averages each point over R common-random-number replicates; --workers N runs "

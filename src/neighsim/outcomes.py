@@ -44,7 +44,7 @@ DERIVED = (
     Outcome("costs_avoided", "NHS and social care costs avoided (£, discounted)", "£", "value"),
     Outcome("net_cost", "Incremental cost: programme less costs avoided (£, discounted; NICE reference case)", "£",
             "value"),
-    Outcome("roi", "Return on investment, cash-releasing (£ NHS and social care costs avoided per £1)", "ratio",
+    Outcome("roi", "Return on investment, financial (£ costs avoided per £1 of programme cost, annuitised)", "ratio",
             "value"),
     Outcome("roi_qalys", "Return on investment with health valued at £20,000 per QALY (£ per £1)", "ratio",
             "value"),
@@ -81,6 +81,7 @@ DERIVED = (
     Outcome("survivor_admissions", "Admissions of survivors of the programme (extra person-years x rate)",
             "admissions", "value"),
     Outcome("survivor_cost_admissions", "Admission costs of survivors of the programme (£)", "£", "value"),
+    Outcome("survivor_cost_social_care", "Social care costs of survivors of the programme (£)", "£", "value"),
     Outcome("prevented_admissions", "Change in admissions among people alive either way", "admissions", "value"),
 )
 

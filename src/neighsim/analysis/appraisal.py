@@ -3,7 +3,7 @@
 The NICE reference case is the headline: NHS and personal social services costs (admissions by cause,
 hip fractures, social care after falls and fractures and for frailty), costs and QALYs discounted at the
 parameter economics.discount_rate (3.5%), and the future costs of people alive only because of the
-programme left out (their admissions are unrelated to it: survivors.py). Beside it: the NHS alone, the
+programme left out (their admissions and social care are unrelated to it: survivors.py). Beside it: the NHS alone, the
 wider view (productivity of the extra working-age years and of days off work avoided), and the reference
 case with unrelated future costs counted.
 
@@ -147,23 +147,27 @@ def _one(run: _Run, scen: str, comp: str, years: list[str], whole: str, p: Param
         extra = np.array([g(scen, OUT.population, b) - g(comp, OUT.population, b) for b in BANDS])  # band x year
         beyond = np.array([lifetime_qalys_beyond(extra[:, h], qale, h + 1, rate) for h in range(n)])
         unrelated = g(scen, OUT.survivor_cost_admissions)
+        unrelated_care = g(scen, OUT.survivor_cost_social_care)
         if base["level"] == "ics":
             with np.errstate(invalid="ignore", divide="ignore"):
                 per_survivor[run_key] = (np.where(d_pop != 0, beyond / d_pop, 0.0),
-                                         np.where(d_py != 0, unrelated / d_py, 0.0))
+                                         np.where(d_py != 0, unrelated / d_py, 0.0),
+                                         np.where(d_py != 0, unrelated_care / d_py, 0.0))
     else:
-        q_each, c_each = per_survivor.get(run_key, (np.zeros(n), np.zeros(n)))
-        beyond, unrelated = d_pop * q_each, d_py * c_each
+        q_each, c_each, s_each = per_survivor.get(run_key, (np.zeros(n), np.zeros(n), np.zeros(n)))
+        beyond, unrelated, unrelated_care = d_pop * q_each, d_py * c_each, d_py * s_each
     save_adm = g(comp, OUT.cost_admissions) - g(scen, OUT.cost_admissions)
     save_pss = g(comp, OUT.cost_social_care) - g(scen, OUT.cost_social_care)
-    save_nhs = save_adm + unrelated  # the reference case leaves the survivors' unrelated admissions out
+    # the reference case leaves out the survivors' unrelated future costs: their admissions and social care
+    save_nhs = save_adm + unrelated
+    save_pss = save_pss + unrelated_care
     prog_cash = g(scen, OUT.cost_intervention) - g(comp, OUT.cost_intervention)
     cap_cash, parts = _capital(run, scen, comp, capital)
     prog = prog_cash - cap_cash + sum((annuitise(c, life, rate, horizon=n) for c, life in parts), np.zeros(n))
     dq = g(scen, OUT.qalys) - g(comp, OUT.qalys)
     adm = g(comp, OUT.emergency_admissions) - g(scen, OUT.emergency_admissions)
     productivity = _productivity(run, scen, comp, p) if run.has_bands(comp) else None
-    budget_save = save_adm + save_pss
+    budget_save = save_adm + save_pss - unrelated_care  # cash: survivors' costs are real spending
     rows = []
 
     def emit(label: str, vals: dict) -> None:
@@ -187,8 +191,8 @@ def _one(run: _Run, scen: str, comp: str, years: list[str], whole: str, p: Param
                 **{f"nmb_{int(k)}": net_monetary_benefit(q, net, k) for k in NMB_THRESHOLDS},
                 OUT.net_cost_nhs: c_prog - s_nhs, OUT.cost_per_qaly_nhs: cost_per_outcome(c_prog - s_nhs, q),
                 OUT.nmb_20000_nhs: net_monetary_benefit(q, c_prog - s_nhs, 20_000.0),
-                OUT.net_cost_with_unrelated: net + pv(unrelated),
-                OUT.cost_per_qaly_with_unrelated: cost_per_outcome(net + pv(unrelated), q)}
+                OUT.net_cost_with_unrelated: net + pv(unrelated) + pv(unrelated_care),
+                OUT.cost_per_qaly_with_unrelated: cost_per_outcome(net + pv(unrelated) + pv(unrelated_care), q)}
         if productivity is not None:
             wider = net - pv(productivity)
             vals |= {OUT.productivity_gain: pv(productivity), OUT.net_cost_wider: wider,
@@ -210,11 +214,53 @@ def _productivity(run: _Run, scen: str, comp: str, p: ParameterSet) -> np.ndarra
     """Wider view, by year: extra person-years of working age x employment rate x output per worker-year,
     plus days off work avoided (admissions avoided x employment rate x days per admission)."""
     emp = np.asarray(p["economics.employment_rate_by_age"], dtype=float)
-    value = float(p["economics.productivity_annual"])
+    # 2023/24 earnings re-priced to 2026/27 with the GDP deflator (not an NHS cost)
+    value = float(p["economics.productivity_annual"]) * p["economics.price_index_2026_27"] / p["economics.price_index_2023_24"]
     days = float(p["economics.work_days_lost_per_admission"])
     out = np.zeros_like(run.zero)
     for b, e in zip(BANDS, emp, strict=True):
         extra_py = run.get(scen, OUT.person_years, b) - run.get(comp, OUT.person_years, b)
         fewer_adm = run.get(comp, OUT.emergency_admissions, b) - run.get(scen, OUT.emergency_admissions, b)
         out = out + e * value * (extra_py + fewer_adm * days / WORKING_DAYS)
+    return out
+
+
+# ratio outcomes: (numerator, denominator, QALYs valued in the numerator at this many £ each)
+RATIOS = {OUT.cost_per_qaly: (OUT.net_cost, OUT.qalys_gained, 0.0),
+          OUT.cost_per_qaly_nhs: (OUT.net_cost_nhs, OUT.qalys_gained, 0.0),
+          OUT.cost_per_qaly_wider: (OUT.net_cost_wider, OUT.qalys_gained, 0.0),
+          OUT.cost_per_qaly_with_unrelated: (OUT.net_cost_with_unrelated, OUT.qalys_gained, 0.0),
+          OUT.cost_per_admission_avoided: (OUT.net_cost, OUT.admissions_avoided, 0.0),
+          OUT.roi: (OUT.costs_avoided, OUT.cost_programme, 0.0),
+          OUT.roi_qalys: (OUT.costs_avoided, OUT.cost_programme, QALY_VALUE_ROI)}
+_ICERS = {k for k, (_, den, _) in RATIOS.items() if den != OUT.cost_programme}
+
+
+def ratios_of_means(summary: pd.DataFrame) -> pd.DataFrame:
+    """A ratio's mean is the ratio of the means (the NICE way: mean cost / mean QALYs), not the mean of each
+    draw's ratio, which one draw with QALYs near zero can swamp. An ICER's interval (the draws' own ratios)
+    is kept only when at least 97.5% of draws gain at a positive cost (both lower bounds above zero);
+    otherwise it is empty: read the net monetary benefit's interval and the acceptability curve instead."""
+    keys = ["period", "level", "area", "stratum"]
+    by = summary.set_index([*keys, "outcome"])
+    out = summary.copy()
+    for name, (num, den, valued) in RATIOS.items():
+        rows = out.index[out["outcome"] == name]
+        if not len(rows):
+            continue
+        idx = pd.MultiIndex.from_frame(out.loc[rows, keys])
+
+        def get(outcome: str, col: str, idx=idx) -> np.ndarray:
+            try:
+                return by[col].reindex([(*k, outcome) for k in idx]).to_numpy(dtype=float)
+            except KeyError:
+                return np.full(len(idx), np.nan)
+        n_mean = get(num, "mean") + (valued * get(OUT.qalys_gained, "mean") if valued else 0.0)
+        d_mean = get(den, "mean")
+        out.loc[rows, "mean"] = [cost_per_outcome(a, b) if name in _ICERS else (a / b if b > 0 else np.nan)
+                                 for a, b in zip(n_mean, d_mean, strict=True)]
+        if name in _ICERS:
+            settled = (get(num, "lower") > 0) & (get(den, "lower") > 0)
+            out.loc[rows, "lower"] = np.where(settled, out.loc[rows, "lower"], np.nan)
+            out.loc[rows, "upper"] = np.where(settled, out.loc[rows, "upper"], np.nan)
     return out

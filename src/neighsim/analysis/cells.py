@@ -231,15 +231,20 @@ def write_summary_csv(main: CellStore, econ: CellStore, scenarios: list[str], co
                     pct = (100 * (ma - mc) / mc, 100 * d[1] / mc, 100 * d[2] / mc, d[3])
                 parts += [_frame(scen, "difference", c, d, pos), _frame(scen, "percent_change", c, pct, pos)]
             emit(pd.concat(parts, ignore_index=True))
+    from .appraisal import ratios_of_means
+
     ecells = econ.freeze(["period", "level", "area", "stratum", "outcome"])
     for scen in sorted(econ.runs):
         mat, present = econ.matrix(scen, order)
+        frames = []  # one scenario's economics are small: held together so a ratio can read its parts
         for j0, j1 in econ.blocks(len(ecells)):
             keep = np.flatnonzero(present[j0:j1])
             if len(keep):
                 pos = j0 + keep
-                emit(_frame(scen, "value", ecells.iloc[pos].reset_index(drop=True),
-                            describe(mat.block(j0, j1)[:, keep]), pos))
+                frames.append(_frame(scen, "value", ecells.iloc[pos].reset_index(drop=True),
+                                     describe(mat.block(j0, j1)[:, keep]), pos))
+        if frames:
+            emit(ratios_of_means(pd.concat(frames, ignore_index=True)))
     if first:
         pd.DataFrame(columns=COLUMNS).to_csv(tmp, index=False)
     tmp.replace(path)

@@ -255,7 +255,7 @@ def roi_with_qalys(
     """ROI including the value of health gained: (savings + threshold x QALYs) / cost.
 
     This is the "ROI including QALYs" of the NICE / OHID return-on-investment tools; ``roi`` above is the
-    cash-releasing ROI (savings / cost) that those tools report beside it. All inputs are present values.
+    financial ROI (savings / cost) that those tools report beside it. All inputs are present values.
     nan where cost_pv <= 0, because a ratio over a non-positive spend does not rank options. Vectorised.
     """
     s, q, lam, c = np.broadcast_arrays(

@@ -23,15 +23,18 @@ KEYS = ["replicate", "param_draw", "period", "level", "area"]
 
 
 def survivor_rows(tidy: pd.DataFrame, comparator: str) -> pd.DataFrame:
-    """survivor_person_years, survivor_admissions, survivor_cost_admissions and prevented_admissions for
+    """survivor_person_years, survivor_admissions, survivor_cost_admissions, survivor_cost_social_care (their
+    social care for frailty and after falls, at the scenario's rate per person-year of their band) and
+    prevented_admissions for
     every scenario other than the comparator (stratum 'all')."""
     need = tidy[tidy["stratum"].str.startswith("age_band=")
-                & tidy["outcome"].isin([OUT.emergency_admissions, OUT.person_years, OUT.cost_admissions])]
+                & tidy["outcome"].isin([OUT.emergency_admissions, OUT.person_years, OUT.cost_admissions,
+                                        OUT.cost_social_care])]
     if need.empty or comparator not in set(need["scenario"]):
         return pd.DataFrame()
     wide = need.pivot_table(index=["scenario", *KEYS, "stratum"], columns="outcome", values="value",
                             aggfunc="sum", fill_value=0.0)
-    for col in (OUT.emergency_admissions, OUT.person_years, OUT.cost_admissions):
+    for col in (OUT.emergency_admissions, OUT.person_years, OUT.cost_admissions, OUT.cost_social_care):
         if col not in wide:
             wide[col] = 0.0
     comp = wide.xs(comparator, level="scenario")
@@ -44,9 +47,11 @@ def survivor_rows(tidy: pd.DataFrame, comparator: str) -> pd.DataFrame:
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = np.where(py_s > 0, s[OUT.emergency_admissions].to_numpy() / py_s, 0.0)
             cost_rate = np.where(py_s > 0, s[OUT.cost_admissions].to_numpy() / py_s, 0.0)
+            care_rate = np.where(py_s > 0, s[OUT.cost_social_care].to_numpy() / py_s, 0.0)
         change = s[OUT.emergency_admissions].to_numpy() - c[OUT.emergency_admissions].to_numpy()
         per_band = pd.DataFrame({OUT.survivor_person_years: extra, OUT.survivor_admissions: extra * rate,
                                  OUT.survivor_cost_admissions: extra * cost_rate,
+                                 OUT.survivor_cost_social_care: extra * care_rate,
                                  OUT.prevented_admissions: change - extra * rate}, index=s.index)
         summed = per_band.groupby(level=KEYS).sum().reset_index()
         long = summed.melt(id_vars=KEYS, var_name="outcome", value_name="value")

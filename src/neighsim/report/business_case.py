@@ -77,7 +77,8 @@ VALUE_MEASURES = [
     Measure("Incremental cost per QALY gained (ICER)", OUT.cost_per_qaly, "icer"),
     Measure("Net monetary benefit at £20,000 per QALY", OUT.nmb_20000, "money"),
     Measure("Net monetary benefit at £30,000 per QALY", OUT.nmb_30000, "money"),
-    Measure("Return on investment, cash-releasing (£ saved per £1)", OUT.roi, "ratio"),
+    Measure("Return on investment, financial (£ costs avoided per £1; lasting measures annuitised)", OUT.roi,
+            "ratio"),
     Measure("Return on investment with QALYs valued at £20,000 (£ per £1)", OUT.roi_qalys, "ratio"),
     Measure("Payback year (discounted cash saved catches up with cash spent)", OUT.payback_year, "year"),
     Measure("Net cost per emergency admission avoided", OUT.cost_per_admission_avoided, "icer"),
@@ -334,7 +335,9 @@ def verdict(d: RunData, scenario: str) -> str:
         return "saves money and gains health"
     if q < 0 and c >= 0:
         return "costs more and loses health"
-    if q <= 0:
+    if q == 0:
+        return "no QALYs gained (the ratio is undefined)"
+    if q < 0:
         return "saves money but loses health"
     r = c / q
     band = ("below £20,000" if r < 20_000 else "between £20,000 and £30,000" if r <= 30_000 else "above £30,000")
@@ -550,7 +553,8 @@ def add_sheets(wb: Workbook, d: RunData) -> None:
         _write_frame(wb.create_sheet("tornado"), f,
                      note="One-way sensitivity (neighsim sensitivity): each parameter at the 2.5% and 97.5% of its "
                           "distribution, the others central; every outcome it reported. At a scale below 1 the money "
-                          "and QALYs are the simulated sample's (column scale).",
+                          "and QALYs are the simulated sample's (column scale) unless scaled up by 1/scale "
+                          "(column scaled_up).",
                      highlight=f["confidence"].isin(["M", "A"]))
 
 

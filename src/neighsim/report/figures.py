@@ -348,7 +348,7 @@ def avoided_by_neighbourhood(d: RunData, out: Path) -> Figure | None:
                 capsize=3, ecolor="#333333")
         ax.axvline(0, color="black", lw=0.8)
         ax.set_title(wrap(scenario_label(sc), 30), fontsize=15)
-        ax.set_xlabel("Admissions avoided (five years)")
+        ax.set_xlabel(f"Admissions avoided ({d.whole})")
         ax.grid(axis="y", visible=False)
     axes[0][0].set_yticks(range(n), [wrap(a, 48) for a in t["area"]], fontsize=10 if n > 15 else 12)
     fig.suptitle("Emergency admissions avoided by neighbourhood", fontsize=18, fontweight="bold")

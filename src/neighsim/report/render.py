@@ -104,7 +104,7 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
     b.append(Block("h2", "1. Headline results"))
     head = tables.headline(d)
     if d.scenarios:
-        b.append(Block("p", f"Effects over the five years {d.whole} for {_coverage(d)}, against the "
+        b.append(Block("p", f"Effects over {d.whole} for {_coverage(d)}, against the "
                             f"{d.comparator}. 'Avoided' is the {d.comparator} minus the scenario, so positive "
                             "numbers are good news; changes in inequality measures are scenario minus "
                             f"{d.comparator}, so negative numbers mean a narrower gap."))

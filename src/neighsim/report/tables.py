@@ -30,7 +30,7 @@ class Indicator:
 
 
 BASELINE_INDICATORS = [
-    Indicator("Emergency admissions (five years)", OUT.emergency_admissions),
+    Indicator("Emergency admissions (whole horizon)", OUT.emergency_admissions),
     Indicator("Emergency admissions per 1,000 person-years", OUT.emergency_admissions_per_1000),
     Indicator("Age-standardised emergency admissions per 1,000 a year", OUT.asr_admissions_per_1000),
     Indicator("Emergency bed days", OUT.bed_days),
@@ -73,7 +73,7 @@ MONEY_INDICATORS = [
     Indicator("Costs avoided (£, discounted; NHS and, where counted, social care)", OUT.costs_avoided,
               fallback=Indicator("Admission costs avoided (£, undiscounted)", OUT.cost_admissions, sign=-1)),
     Indicator("Net cost (£, discounted; negative = net saving)", OUT.net_cost),
-    Indicator("Return on investment, cash-releasing (£ of costs avoided per £1 spent)", OUT.roi),
+    Indicator("Return on investment, financial (£ of costs avoided per £1 of programme cost)", OUT.roi),
     Indicator("Payback year (1 = 2026/27; blank = not within the horizon)", OUT.payback_year),
     Indicator("QALYs gained (discounted)", OUT.qalys_gained,
               fallback=Indicator("QALYs gained (undiscounted)", OUT.qalys)),

@@ -23,7 +23,8 @@ projection. `rebuild=True` synthesises the population again with the changed val
 (both arms), which also counts their effect on who is there at the start.
 
 At a scale below 1 the money, QALY and admission figures are those of the simulated sample (the `scale`
-column of tornado.csv says which); divide by the scale for an approximate whole-population figure.
+column of tornado.csv says which), unless the configuration's population.scale_up (`--scale-up`) multiplies
+them by 1/scale to stand for every resident (the `scaled_up` column).
 """
 
 from __future__ import annotations
