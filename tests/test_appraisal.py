@@ -110,6 +110,8 @@ def test_budget_impact_by_year_and_cumulative_economics():
     # cumulative: by the second year 500 saved against 600 spent, by the third 900 against 600
     assert alt.loc["2027/28", "costs_avoided"] == pytest.approx(100 + 400 / 1.035)
     assert alt.loc[WHOLE, "payback_year"] == 3 and np.isnan(alt.loc["2027/28", "payback_year"])
+    # cash-releasing ROI: discounted cash saved per discounted cash spent
+    assert alt.loc[WHOLE, "roi_cash"] == pytest.approx((100 + 400 / 1.035 + 400 / 1.035**2) / (500 + 100 / 1.035))
 
 
 def test_the_whole_horizon_social_care_is_the_sum_of_its_years():

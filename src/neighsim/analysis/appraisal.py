@@ -182,6 +182,8 @@ def _one(run: _Run, scen: str, comp: str, years: list[str], whole: str, p: Param
         vals = {OUT.cost_programme: c_prog, OUT.costs_avoided_nhs: s_nhs, OUT.costs_avoided_social_care: s_pss,
                 OUT.costs_avoided: s_nhs + s_pss, OUT.net_cost: net,
                 OUT.roi: (s_nhs + s_pss) / c_prog if c_prog > 0 else np.nan,
+                OUT.roi_cash: pv(budget_save) / pv(prog_cash) if pv(prog_cash) > 0 else np.nan,
+                OUT.budget_savings_cash_pv: pv(budget_save), OUT.budget_programme_cash_pv: pv(prog_cash),
                 OUT.roi_qalys: roi_with_qalys(s_nhs + s_pss, q, QALY_VALUE_ROI, c_prog),
                 OUT.payback_year: float(pb) if pb is not None else np.nan,
                 OUT.admissions_avoided: float(adm[:h].sum()), OUT.qalys_gained: q,
@@ -232,8 +234,9 @@ RATIOS = {OUT.cost_per_qaly: (OUT.net_cost, OUT.qalys_gained, 0.0),
           OUT.cost_per_qaly_with_unrelated: (OUT.net_cost_with_unrelated, OUT.qalys_gained, 0.0),
           OUT.cost_per_admission_avoided: (OUT.net_cost, OUT.admissions_avoided, 0.0),
           OUT.roi: (OUT.costs_avoided, OUT.cost_programme, 0.0),
-          OUT.roi_qalys: (OUT.costs_avoided, OUT.cost_programme, QALY_VALUE_ROI)}
-_ICERS = {k for k, (_, den, _) in RATIOS.items() if den != OUT.cost_programme}
+          OUT.roi_qalys: (OUT.costs_avoided, OUT.cost_programme, QALY_VALUE_ROI),
+          OUT.roi_cash: (OUT.budget_savings_cash_pv, OUT.budget_programme_cash_pv, 0.0)}
+_ICERS = {k for k, (_, den, _) in RATIOS.items() if den not in (OUT.cost_programme, OUT.budget_programme_cash_pv)}
 
 
 def ratios_of_means(summary: pd.DataFrame) -> pd.DataFrame:

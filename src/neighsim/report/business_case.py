@@ -80,6 +80,7 @@ VALUE_MEASURES = [
     Measure("Return on investment, financial (£ costs avoided per £1; lasting measures annuitised)", OUT.roi,
             "ratio"),
     Measure("Return on investment with QALYs valued at £20,000 (£ per £1)", OUT.roi_qalys, "ratio"),
+    Measure("Return on investment, cash-releasing (£ cash saved per £1 of cash spent)", OUT.roi_cash, "ratio"),
     Measure("Payback year (discounted cash saved catches up with cash spent)", OUT.payback_year, "year"),
     Measure("Net cost per emergency admission avoided", OUT.cost_per_admission_avoided, "icer"),
 ]
