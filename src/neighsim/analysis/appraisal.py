@@ -117,7 +117,9 @@ def economics_rows(tidy: pd.DataFrame, comparator: str, years: list[str], whole:
     runs = sorted({k[1:5] for k in arrays}, key=lambda k: (k[0], k[1], k[2] != "ics", k[2], k[3]))
     rows: list[dict] = []
     for scen in sorted(set(sel["scenario"]) - {comparator}):
-        per_survivor: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # ICS: QALYs beyond, cost per extra PY
+        # the ICS's QALYs beyond the horizon per extra survivor, and admission and social care costs per
+        # extra person-year: what areas without age bands use
+        per_survivor: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for key in runs:
             rep, draw, level, area = key
             run = _Run(arrays, key, len(years))
