@@ -372,3 +372,15 @@ def test_lifetime_extrapolation_consistent_with_qale():
     beyond = lifetime_qalys_beyond([1.0, 0.0, 0.0], qale, 1, r)
     longer = quality_adjusted_life_expectancy(np.r_[0.0, q], np.r_[1.0, u], r)
     assert beyond == pytest.approx(longer[0] - 1.0, rel=1e-12)
+
+
+def test_quadrant_names_each_part_of_the_plane_as_cost_per_outcome_treats_it():
+    from neighsim.analysis.economics import cost_per_outcome, quadrant
+
+    cases = {(-5.0, 1.0): "dominant", (0.0, 1.0): "dominant", (5.0, 1.0): "north-east", (5.0, -1.0): "dominated",
+             (0.0, -1.0): "dominated", (-5.0, -1.0): "south-west", (5.0, 0.0): "undefined",
+             (float("nan"), 1.0): "undefined"}
+    for (c, q), want in cases.items():
+        assert quadrant(c, q) == want, (c, q)
+        r = cost_per_outcome(c, q)
+        assert (np.isnan(r) if want == "undefined" else np.isinf(r) if want == "dominated" else r == c / q)

@@ -121,12 +121,24 @@ def cost_per_outcome(net_cost: float, outcomes_gained: float) -> float:
     * outcomes_gained < 0 and net_cost < 0: net_cost / outcomes_gained, a positive "saving per outcome
       forgone" (south-west quadrant), whose reading is the reverse of an ordinary ICER.
     """
+    q = quadrant(net_cost, outcomes_gained)
+    if q == "undefined":
+        return float("nan")
+    if q == "dominated":
+        return float("inf")
+    return float(net_cost) / float(outcomes_gained)
+
+
+def quadrant(net_cost: float, outcomes_gained: float) -> str:
+    """Where a result lies on the cost-effectiveness plane, the one reading of the quadrants that ratios,
+    verdicts and report cells share: 'undefined' (nan, or no gain), 'dominant' (gains, costs nothing or
+    saves), 'dominated' (loses, costs at least as much), 'south-west' (loses and saves), 'north-east'."""
     nc, g = float(net_cost), float(outcomes_gained)
     if math.isnan(nc) or math.isnan(g) or g == 0:
-        return float("nan")
-    if g < 0 and nc >= 0:
-        return float("inf")
-    return nc / g
+        return "undefined"
+    if g > 0:
+        return "dominant" if nc <= 0 else "north-east"
+    return "dominated" if nc >= 0 else "south-west"
 
 
 def inflate(value: float, from_year: str, to_year: str, index: Mapping[str, float]) -> float:

@@ -10,6 +10,27 @@ RADIX = 100_000.0
 INFANT_AX = 0.1  # average years lived in [0, 1) by those dying: infant deaths cluster in the first weeks
 
 
+def _chiang(d: np.ndarray, py: np.ndarray, n: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The table's columns for [groups x ages] arrays (a: ax, whose open-interval value is set here):
+    mx, qx, lx, dx, Lx. One arithmetic for a single table and for many at once."""
+    mx = d / py
+    a[:, -1] = 1.0 / mx[:, -1]
+    qx = np.empty(d.shape)
+    qx[:, :-1] = np.minimum(n[:-1] * mx[:, :-1] / (1.0 + (n[:-1] - a[:, :-1]) * mx[:, :-1]), 1.0)
+    qx[:, -1] = 1.0
+    lx = np.empty(d.shape)
+    dx = np.empty(d.shape)
+    lx[:, 0] = RADIX
+    for i in range(d.shape[1]):
+        dx[:, i] = lx[:, i] * qx[:, i]
+        if i + 1 < d.shape[1]:
+            lx[:, i + 1] = lx[:, i] - dx[:, i]
+    Lx = np.empty(d.shape)
+    Lx[:, :-1] = n[:-1] * lx[:, 1:] + a[:, :-1] * dx[:, :-1]
+    Lx[:, -1] = lx[:, -1] / mx[:, -1]
+    return mx, qx, lx, dx, Lx
+
+
 def period_life_table(
     deaths: ArrayLike,
     person_years: ArrayLike,
@@ -50,7 +71,6 @@ def period_life_table(
         raise ValueError("the open final interval needs at least one death (mx > 0)")
 
     n = np.append(np.diff(age), np.nan)
-    mx = d / py
     if ax is None:
         a = n / 2.0
         if k > 1 and age[0] == 0 and n[0] == 1:
@@ -62,22 +82,9 @@ def period_life_table(
         closed = a[:-1]
         if np.any(~np.isfinite(closed)) or np.any(closed < 0) or np.any(closed > n[:-1]):
             raise ValueError("ax must lie within [0, n] for each closed interval")
-    a[-1] = 1.0 / mx[-1]
-
-    qx = np.empty(k)
-    qx[:-1] = np.minimum(n[:-1] * mx[:-1] / (1.0 + (n[:-1] - a[:-1]) * mx[:-1]), 1.0)
-    qx[-1] = 1.0
-
-    lx = np.empty(k)
-    dx = np.empty(k)
-    lx[0] = RADIX
-    for i in range(k):
-        dx[i] = lx[i] * qx[i]
-        if i + 1 < k:
-            lx[i + 1] = lx[i] - dx[i]
-    Lx = np.empty(k)
-    Lx[:-1] = n[:-1] * lx[1:] + a[:-1] * dx[:-1]
-    Lx[-1] = lx[-1] / mx[-1]
+    a = a[None, :]
+    mx, qx, lx, dx, Lx = (col[0] for col in _chiang(d[None, :], py[None, :], n, a))
+    a = a[0]
     Tx = np.cumsum(Lx[::-1])[::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         ex = np.where(lx > 0, Tx / lx, np.nan)
@@ -113,27 +120,11 @@ def life_expectancies(deaths: np.ndarray, person_years: np.ndarray, age_starts: 
     if np.any(~np.isfinite(py)):
         raise ValueError("person_years must be finite and positive in every interval")
     n = np.append(np.diff(age), np.nan)
-    mx = d / py
     a = np.broadcast_to(n / 2.0, d.shape).copy()
     if k > 1 and age[0] == 0 and n[0] == 1:
         a[:, 0] = INFANT_AX
-    a[:, -1] = 1.0 / mx[:, -1]
-    qx = np.empty(d.shape)
-    qx[:, :-1] = np.minimum(n[:-1] * mx[:, :-1] / (1.0 + (n[:-1] - a[:, :-1]) * mx[:, :-1]), 1.0)
-    qx[:, -1] = 1.0
-    lx = np.empty(d.shape)
-    dx = np.empty(d.shape)
-    lx[:, 0] = RADIX
-    for i in range(k):
-        dx[:, i] = lx[:, i] * qx[:, i]
-        if i + 1 < k:
-            lx[:, i + 1] = lx[:, i] - dx[:, i]
-    Lx = np.empty(d.shape)
-    Lx[:, :-1] = n[:-1] * lx[:, 1:] + a[:, :-1] * dx[:, :-1]
-    Lx[:, -1] = lx[:, -1] / mx[:, -1]
-    t0 = np.zeros(len(d))
-    for i in range(k - 1, -1, -1):  # Tx at the first age: the sum of Lx from the oldest down, as cumsum
-        t0 = Lx[:, i] if i == k - 1 else t0 + Lx[:, i]
+    _, _, lx, _, Lx = _chiang(d, py, n, a)
+    t0 = np.cumsum(Lx[:, ::-1], axis=1)[:, -1] if len(d) else np.zeros(0)  # Tx at the first age, as cumsum
     out = np.full(len(ok), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         out[ok] = np.where(lx[:, 0] > 0, t0 / lx[:, 0], np.nan)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..analysis.economics import NMB_THRESHOLDS, ceac, icer
+from ..analysis.economics import NMB_THRESHOLDS, ceac, icer, quadrant
 from ..outcomes import OUT
 from ..parameters import CONFIDENCE
 from .data import RunData
@@ -276,20 +276,22 @@ def _sig3(x: float) -> float:
     return float(f"{x:.3g}") if math.isfinite(x) and x != 0 else x
 
 
+# what a result off the north-east quadrant means, for table cells and verdicts alike
+QUADRANT_WORDS = {"dominant": "saves money and gains health", "dominated": "costs more and loses health",
+                  "south-west": "saves money but loses health", "undefined": "no QALYs gained on average"}
+
+
 def _icer_cell(cost: float, qalys: float, lower: float, upper: float, q_lower: float, q_upper: float,
                per: str = "QALY") -> str:
     """The ICER as NICE reads it: mean cost over mean QALYs, with words for the quadrants where a ratio
     misleads, and no interval when the QALY interval includes zero (the ratio is then unbounded)."""
     if not (math.isfinite(cost) and math.isfinite(qalys)):
         return "–"
-    if qalys > 0 and cost <= 0:
-        return "Dominant: saves money and gains health"
-    if qalys < 0 and cost >= 0:
-        return "Dominated: costs more and loses health"
-    if qalys == 0:
-        return "Undefined: no gain on average"
+    where = quadrant(cost, qalys)
+    if where in ("dominant", "dominated", "undefined"):
+        return f"{where.capitalize()}: {QUADRANT_WORDS[where]}"
     point = fmt(_sig3(float(icer(cost, qalys))), money=True)
-    if qalys < 0:
+    if where == "south-west":
         return f"{point} saved per {per} lost"
     if math.isfinite(q_lower) and q_lower <= 0 <= q_upper:
         return f"{point} (interval unbounded: the gain may be zero; read the NMB)"
@@ -332,14 +334,9 @@ def verdict(d: RunData, scenario: str) -> str:
     q, *_ = stat(d, scenario, OUT.qalys_gained)
     if not (math.isfinite(c) and math.isfinite(q)):
         return "no cost-effectiveness result"
-    if q > 0 and c <= 0:
-        return "saves money and gains health"
-    if q < 0 and c >= 0:
-        return "costs more and loses health"
-    if q == 0:
-        return "no QALYs gained (the ratio is undefined)"
-    if q < 0:
-        return "saves money but loses health"
+    where = quadrant(c, q)
+    if where != "north-east":
+        return QUADRANT_WORDS[where]
     r = c / q
     band = ("below £20,000" if r < 20_000 else "between £20,000 and £30,000" if r <= 30_000 else "above £30,000")
     return f"costs {fmt(_sig3(r), money=True)} per QALY gained, {band}"
