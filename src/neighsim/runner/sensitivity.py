@@ -273,8 +273,8 @@ def _simulate(arm: str, overrides: dict[str, Any], replicate: int, record: bool,
               rebuild: bool) -> tuple[pd.DataFrame, set[str]]:
     """One run of one arm with the central parameters but `overrides`, replicate `replicate`; its lean
     summary (no costs) and, when `record`, the parameters it read."""
-    from ..model import NeighbourhoodModel
     from ..population import build_population
+    from .tasks import simulate
 
     st = _STATE
     cfg = st["cfg"]
@@ -289,16 +289,10 @@ def _simulate(arm: str, overrides: dict[str, Any], replicate: int, record: bool,
             st["rebuilt"] = (None, None)
             st["rebuilt"] = (key, build_population(cfg, p))
         population = st["rebuilt"][1]
-    # what runner.tasks.run_task does for central values (param_draw -1) and every neighbourhood, but the
-    # counts are read from the recorder's arrays: no full counts or life table
-    scenario = st["arms"][arm]
-    interventions = scenario.build(p) if scenario is not None else []
-    model = NeighbourhoodModel(population, p, replicate=replicate, interventions=interventions)
-    model.run()
-    small = _recorder_ics_counts(model.recorder, arm, replicate)
-    model.close()
-    del model, interventions
-    gc.collect()  # a model is a web of cycles; the long-lived objects are frozen, so this is quick
+    # as a task runs it, but the counts are read from the recorder's arrays: no full counts or life table
+    # (the long-lived objects are frozen, so the collection after the run is quick)
+    small = simulate(population, p, st["arms"][arm], replicate, lambda m: _recorder_ics_counts(m.recorder, arm,
+                                                                                              replicate))
     return _lean_from_ics_counts(small, cfg.time.months, cfg.time.start), seen
 
 

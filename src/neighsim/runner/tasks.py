@@ -6,8 +6,9 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,8 @@ import pandas as pd
 from ..config import ICSConfig
 from ..parameters import ParameterSet, load_parameters
 from ..population import Population, build_population
+
+T = TypeVar("T")
 
 _POPULATION_CACHE: dict[str, Population] = {}
 
@@ -71,11 +74,25 @@ def task_params(base: ParameterSet, seed: int, draw: int) -> ParameterSet:
     return base.draw(np.random.Generator(np.random.Philox(key=[seed & (2**64 - 1), 0x5053_4100 + draw])))
 
 
+def simulate(pop: Population, params: ParameterSet, scenario: Any, replicate: int, read: Callable[[Any], T]) -> T:
+    """Build the scenario's interventions and the model, run it, and return `read(model)` (what a caller
+    keeps of it) before the model is closed and collected: one way to run a model, for tasks and the
+    one-way sensitivity alike."""
+    from ..model import NeighbourhoodModel
+
+    interventions = scenario.build(params) if scenario is not None else []
+    model = NeighbourhoodModel(pop, params, replicate=replicate, interventions=interventions)
+    model.run()
+    out = read(model)
+    model.close()
+    del model, interventions
+    gc.collect()  # a model is a web of cycles (processes, hooks, listeners) holding a whole cohort
+    return out
+
+
 def run_task(cfg: ICSConfig, task: Task, scenario: Any = None, population: Population | None = None,
              params: ParameterSet | None = None) -> TaskResult:
     import time
-
-    from ..model import NeighbourhoodModel
 
     t0 = time.perf_counter()
     pop = population or get_population(cfg)
@@ -83,16 +100,9 @@ def run_task(cfg: ICSConfig, task: Task, scenario: Any = None, population: Popul
         pop = pop.subset(list(task.neighbourhoods))
     base = params or pop.params or load_parameters(cfg.parameters_dir())
     p = task_params(base, cfg.seed, task.param_draw)
-    interventions = scenario.build(p) if scenario is not None else []
-    model = NeighbourhoodModel(pop, p, replicate=task.replicate, interventions=interventions)
-    model.run()
-    counts = model.counts()
-    lt = model.lifetable_counts()
-    extra = {iv.name: iv.summary() for iv in model.interventions if hasattr(iv, "summary")}
+    counts, lt, extra = simulate(pop, p, scenario, task.replicate, lambda m: (
+        m.counts(), m.lifetable_counts(), {iv.name: iv.summary() for iv in m.interventions if hasattr(iv, "summary")}))
     residents = int(pop.cohort.n)
-    model.close()
-    del model, interventions
-    gc.collect()  # a model is a web of cycles (processes, hooks, listeners) holding a whole cohort
     for df in (counts, lt):
         df.insert(0, "scenario", task.scenario)
         df.insert(1, "replicate", np.int32(task.replicate))
