@@ -192,7 +192,7 @@ def unexplained_fixed(params) -> list[str]:
 def test_every_parameter_is_drawn_calibrated_jointly_or_fixed_for_a_stated_reason():
     params = load_parameters(load_config().parameters_dir())
     missing = unexplained_fixed(params)
-    assert not missing, ("fixed in the PSA without a reason: give a distribution (EVIDENCE.md I) or a note "
+    assert not missing, ("fixed in the PSA without a reason: give a distribution (docs/evidence_notes.md I) or a note "
                          f"saying why it stays fixed: {missing}")
 
 

@@ -2,7 +2,8 @@
 
 A source resolves when every author-year citation ("Name 2019", "Name et al. 2019", "Name & Name 2008",
 "ONS National Life Tables 2020-22"), author cited without a year ("Name et al."), named organisation (ONS, NHS Digital, OHID, ...), Cochrane review
-number and EVIDENCE.md section it contains appears in a heading or a "Cited as" line of docs/evidence.md.
+number and evidence-notes section ("docs/evidence_notes.md G") it contains appears in a heading or a "Cited
+as" line of docs/evidence.md (tests/test_sources.py checks that the section exists in docs/evidence_notes.md).
 A source with none of these must say it is an assumption, a derivation or a calibration, with confidence
 A or D. The last section of the document must list exactly the confidence-A parameters.
 """
@@ -32,19 +33,19 @@ MONTHS = {"January", "February", "March", "April", "May", "June", "July", "Augus
 ORGANISATIONS = [
     "ONS", "NHS Digital", "OHID", "DESNZ", "BRE", "NHFD", "National Hip Fracture Database", "Ofgem", "ECO4",
     "ECO", "HM Treasury", "Green Book", "OBR", "PSSRU", "NICE", "WHO", "PHE", "Public Health England",
-    "NHS RightCare", "Diabetes UK", "BLF", "Cochrane", "EVIDENCE.md", "MHCLG", "IoD2019", "QOF", "HES", "HSE",
+    "NHS RightCare", "Diabetes UK", "BLF", "Cochrane", "docs/evidence_notes.md", "MHCLG", "IoD2019", "QOF", "HES", "HSE",
     "Health Survey for England", "HFMA", "JSNA", "ICB", "NHS Long Term Plan", "Network Contract DES",
     "Drug Tariff", "SCOOP", "CURE",
 ]
 ORG_PATTERNS = {o: re.compile(rf"(?<![\w.]){re.escape(o)}(?![\w])") for o in ORGANISATIONS}
 COCHRANE_ID = re.compile(r"\bCD\d{6}\b")
-EVIDENCE_SECTION = re.compile(r"EVIDENCE\.md ([A-I](?:(?:/| and |, )[A-I])*)\b")
+EVIDENCE_SECTION = re.compile(r"docs/evidence_notes\.md (?:sections? )?([A-Z](?:(?:/| and |, )[A-Z])*)\b")
 NOT_A_CITATION = re.compile(r"assum|deriv|calibrat|model structure", re.IGNORECASE)
 FILE_SUFFIXES = {"yaml", "yml", "py", "md", "csv", "json", "png", "html", "xlsx", "txt", "toml", "parquet"}
 
 
 def citations(text: str) -> set[str]:
-    """The keys a source text cites: author-years, organisations, Cochrane ids, EVIDENCE.md sections."""
+    """The keys a source text cites: author-years, organisations, Cochrane ids, evidence-notes sections."""
     keys: set[str] = set()
     for match in AUTHOR_YEAR.findall(text):
         words = match.split(" ")
@@ -57,7 +58,7 @@ def citations(text: str) -> set[str]:
     keys.update(o for o, rx in ORG_PATTERNS.items() if rx.search(text))
     keys.update(COCHRANE_ID.findall(text))
     for letters in EVIDENCE_SECTION.findall(text):
-        keys.update(f"EVIDENCE.md {letter}" for letter in re.findall(r"[A-I]", letters))
+        keys.update(f"docs/evidence_notes.md {letter}" for letter in re.findall(r"[A-Z]", letters))
     return keys
 
 
@@ -161,7 +162,10 @@ def test_the_checks_can_fail(params, doc):
     ("Derived from Marmot Review Team 2011 and WHO", {"Marmot Review Team 2011", "WHO"}),
     ("fitted to the ONS 2022-based projection in 21 March 2021", {"ONS"}),
     ("Sherrington et al. 2019, Cochrane CD012424", {"Sherrington et al. 2019", "Cochrane", "CD012424"}),
-    ("EVIDENCE.md B/H and EVIDENCE.md H and I", {"EVIDENCE.md", "EVIDENCE.md B", "EVIDENCE.md H", "EVIDENCE.md I"}),
+    ("docs/evidence_notes.md B/H and docs/evidence_notes.md H and I",
+     {"docs/evidence_notes.md", "docs/evidence_notes.md B", "docs/evidence_notes.md H", "docs/evidence_notes.md I"}),
+    ("docs/evidence_notes.md sections G, H, I", {"docs/evidence_notes.md", "docs/evidence_notes.md G",
+                                                 "docs/evidence_notes.md H", "docs/evidence_notes.md I"}),
     ("Fyfe et al., BMJ; of the 36 in Cassell et al.)", {"Fyfe et al.", "Cassell et al."}),
     ("Team assumption", set()),
 ])

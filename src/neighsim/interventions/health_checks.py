@@ -22,8 +22,9 @@ Pathway (each month, before the processes):
    months' worth for those who stop.
 5. Smokers attending are referred to stop-smoking support (smoking_support.py) with a probability.
 
-No direct mortality effect: the attendee mortality HR (0.68) reflects healthy-user bias (EVIDENCE H);
-deaths fall only through fewer CVD onsets (the engine's CVD mortality ratio) and quits.
+No direct mortality effect: the attendee mortality HR (0.68) reflects healthy-user bias
+(docs/evidence_notes.md H); deaths fall only through fewer CVD onsets (the engine's CVD mortality
+ratio) and quits.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Residents' health at the start: smoking, long-term conditions and frailty (EVIDENCE.md B-D).
+"""Residents' health at the start: smoking, long-term conditions and frailty (docs/evidence_notes.md B-D).
 
 Each attribute is drawn from a probability that depends on age, sex, deprivation and the resident's
 other attributes. The same probability, evaluated one year older with everything else held, is what the
