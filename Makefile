@@ -6,8 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out/demo
-DRAWS ?= 25
-SCALE ?= 0.1
+DRAWS ?= 100
+SCALE ?= 0.05
 SENSITIVITY_SCALE ?= 0.05
 SCENARIOS := health_checks tobacco warm_homes falls_pathway combined
 
@@ -25,7 +25,7 @@ install: $(STAMP)
 # interventions and their combination, on a $(SCALE) sample of residents scaled up to the whole ICS (the
 # engine's speed buys draws rather than residents; `neighsim run ... --psa 100` on the whole population is
 # the business-case run), a one-way sensitivity analysis of each for the tornado charts, the validation,
-# and the report.
+# and the report. The simulations run in worker processes on every core (the default backend).
 demo: $(STAMP)
 	$(BIN)/neighsim population
 	$(BIN)/neighsim run $(foreach s,$(SCENARIOS),configs/scenarios/$(s).yaml) \

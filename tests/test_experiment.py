@@ -80,7 +80,7 @@ def _rss_mb() -> float:
 
 
 def test_long_lived_worker_stays_flat(small_population):
-    """Mesa 3.3 keeps every model alive through Agent._ids; close() releases it (DESIGN.md §5)."""
+    """Mesa 3.3 keeps every model alive through Agent._ids; close() releases it (docs/design.md section 5)."""
     def one():
         m = NeighbourhoodModel(small_population, agents="sample", sample_size=200, months=1).run()
         m.counts()

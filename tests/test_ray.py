@@ -1,4 +1,5 @@
-"""Backends give bitwise-identical results: serial, local Ray, and a real Ray head on loopback."""
+"""Backends give bitwise-identical results: serial, forked worker processes, local Ray, and a real Ray
+head on loopback."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 
 from neighsim.config import load_config
+from neighsim.errors import NeighsimError
 from neighsim.runner.experiment import read_summary, run_experiment
 
 CFG = {"population": {"local_authorities": ["Tamworth"], "scale": 0.05}}
@@ -34,6 +36,40 @@ def serial_summary(tmp_path_factory):
 def test_chunked_serial_equals_whole(serial_summary, tmp_path):
     run_experiment(load_config(**CFG), tmp_path / "chunked", replicates=2, chunk=1, progress=False)
     pd.testing.assert_frame_equal(serial_summary, read_summary(tmp_path / "chunked"))
+
+
+def test_worker_processes_equal_serial(serial_summary, tmp_path):
+    """Forked workers write their own tasks, each a whole run reduced where it ran (its tidy rows kept);
+    chunked tasks leave the reduction to the summary. Same numbers, whatever the number of workers."""
+    for workers in (2, 3):
+        out = tmp_path / f"p{workers}"
+        run_experiment(load_config(**CFG), out, replicates=2, backend="processes", workers=workers, progress=False)
+        pd.testing.assert_frame_equal(serial_summary, read_summary(out))
+        assert len(list((out / "tasks").glob("*.tidy.parquet"))) == 2
+    run_experiment(load_config(**CFG), tmp_path / "pc", replicates=2, backend="processes", workers=2, chunk=1,
+                   progress=False)
+    assert not list((tmp_path / "pc" / "tasks").glob("*.tidy.parquet"))
+    pd.testing.assert_frame_equal(serial_summary, read_summary(tmp_path / "pc"))
+
+
+def test_a_worker_that_dies_is_a_clear_error_and_the_run_resumes(serial_summary, tmp_path, monkeypatch):
+    import neighsim.runner.backends as backends
+
+    real = backends.run_task
+
+    def dies_on_replicate_1(cfg, task, *a, **k):
+        if task.replicate == 1:
+            os._exit(9)  # as the kernel's out-of-memory killer would
+        return real(cfg, task, *a, **k)
+
+    monkeypatch.setattr(backends, "run_task", dies_on_replicate_1)  # the forked workers inherit it
+    with pytest.raises(NeighsimError, match="worker process died.*--resume"):
+        run_experiment(load_config(**CFG), tmp_path / "x", replicates=2, backend="processes", workers=2,
+                       progress=False)
+    monkeypatch.setattr(backends, "run_task", real)
+    run_experiment(load_config(**CFG), tmp_path / "x", replicates=2, backend="processes", workers=2, resume=True,
+                   progress=False)
+    pd.testing.assert_frame_equal(serial_summary, read_summary(tmp_path / "x"))
 
 
 @pytest.mark.slow

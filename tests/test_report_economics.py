@@ -177,3 +177,17 @@ def test_business_case_renders_in_headless_chromium(psa_report: dict[str, Path],
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "4. Business case" in dom.stdout and "Business case: Warm homes" in dom.stdout
     assert 'alt="Cost-effectiveness acceptability curve"' in dom.stdout
+
+
+def test_psa_convergence_measure_known_answers():
+    """The bounds' Monte Carlo standard error: for normal draws, the textbook error of a 2.5th percentile,
+    sqrt(p(1-p)/n) / phi(1.96), over the width 3.92 (sd 1): 0.0153 at n = 2,000. It falls as 1/sqrt(n),
+    so four times the draws halve it; a constant has no error."""
+    from neighsim.report.economics_figures import bound_mcse, draws_to_settle
+
+    x = np.random.default_rng(3).standard_normal(2000)
+    assert 0.012 < bound_mcse(x) < 0.025  # the larger of two noisy estimates of 0.0153
+    assert bound_mcse(np.full(50, 7.0)) == 0.0
+    assert np.isnan(bound_mcse(np.arange(3.0)))
+    assert draws_to_settle(0.2, 100) == 400  # (0.2 / 0.1)^2 x 100
+    assert draws_to_settle(0.05, 100) == 30  # already settled: fewer would do (rounded up to tens)

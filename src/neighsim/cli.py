@@ -15,6 +15,7 @@ from typing import Any
 from . import __version__
 from .errors import NeighsimError
 from .outcomes import OUT
+from .runner import BACKENDS
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -385,10 +386,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "outlast it")
     p.add_argument("--neighbourhoods", type=NEIGHBOURHOOD, nargs="+", metavar="ID",
                    help="restrict to these neighbourhood ids (see `neighsim population`)")
-    p.add_argument("--backend", choices=["serial", "ray"], default="serial",
-                   help="where tasks run: this process (serial, default) or Ray")
+    p.add_argument("--backend", choices=list(BACKENDS), default="processes",
+                   help="where tasks run: worker processes on this machine (processes, default), this process "
+                        "only (serial) or Ray; the numbers are the same on every backend")
     p.add_argument("--address", default=None, help="an existing Ray cluster, e.g. 10.0.0.5:6379 (with --backend ray)")
-    p.add_argument("--workers", type=WORKERS, default=None, help="local Ray workers (default: all cores)")
+    p.add_argument("--workers", type=WORKERS, default=None,
+                   help="worker processes (processes) or local Ray workers (default: all cores)")
     p.add_argument("--contributions", action="store_true",
                    help="for every scenario of 2+ interventions, also run its subsets (common random numbers) "
                         "and report what each intervention contributes: a waterfall in the file's order of "
@@ -402,9 +405,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "probabilistic sensitivity analysis, neighbourhood subset, seed and output "
                                    "folder; writes manifest.json, tasks/, summary.csv and convergence.csv.")
     p.add_argument("file", metavar="EXPERIMENT.yaml")
-    p.add_argument("--backend", choices=["serial", "ray"], default=None, help="override the file's backend")
+    p.add_argument("--backend", choices=list(BACKENDS), default=None, help="override the file's backend")
     p.add_argument("--address", default=None, help="an existing Ray cluster")
-    p.add_argument("--workers", type=WORKERS, default=None, help="local Ray workers")
+    p.add_argument("--workers", type=WORKERS, default=None,
+                   help="worker processes (processes) or local Ray workers (default: all cores)")
     p.add_argument("--parameters", dest="parameters_dir", metavar="DIR", default=None,
                    help="parameter folder to use instead of the configuration's (e.g. one written by "
                         "`neighsim calibrate`)")

@@ -231,14 +231,28 @@ def _running(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return ns, mean, lo, hi
 
 
-def convergence_shift(x: np.ndarray) -> float:
-    """How far the interval's bounds moved over the last quarter of draws, as a share of its final width."""
+SETTLED_MCSE = 0.10  # a bound's Monte Carlo standard error, as a share of the interval's width
+BOOTSTRAP = 1000
+
+
+def bound_mcse(x: np.ndarray, seed: int = 0) -> float:
+    """The larger Monte Carlo standard error of the 2.5th and 97.5th percentiles of the draws, as a share
+    of the interval's width: how far the quoted bounds could move if the PSA were run again with as
+    many draws (bootstrap over the draws, a fixed seed so the report is reproducible). Unlike the change
+    over the last draws, it does not depend on the order the draws came in."""
     if x.size < 4:
         return math.nan
-    k = max(2, int(math.floor(0.75 * x.size)))
-    a, b = np.quantile(x[:k], [0.025, 0.975]), np.quantile(x, [0.025, 0.975])
-    width = b[1] - b[0]
-    return float(np.max(np.abs(b - a)) / width) if width > 0 else 0.0
+    rng = np.random.default_rng(seed)
+    q = np.quantile(x[rng.integers(0, x.size, size=(BOOTSTRAP, x.size))], [0.025, 0.975], axis=1)
+    lo, hi = np.quantile(x, [0.025, 0.975])
+    width = hi - lo
+    return float(np.max(q.std(axis=1, ddof=1)) / width) if width > 0 else 0.0
+
+
+def draws_to_settle(mcse: float, n: int) -> int:
+    """Draws for the bounds' Monte Carlo standard error to fall to SETTLED_MCSE of the width (it falls as one
+    over the square root of the number of draws), rounded up to tens."""
+    return int(math.ceil(n * (mcse / SETTLED_MCSE) ** 2 / 10.0) * 10)
 
 
 def psa_convergence(d: RunData, out: Path) -> Figure | None:
@@ -263,17 +277,21 @@ def psa_convergence(d: RunData, out: Path) -> Figure | None:
         ax.fill_between(ns, lo, hi, color=c, alpha=0.15, lw=0)
         ax.plot(ns, lo, color=c, lw=1, ls="--")
         ax.plot(ns, hi, color=c, lw=1, ls="--")
-        shifts.append(convergence_shift(x))
+        shifts.append(bound_mcse(x))
     ax.axhline(0, color="black", lw=0.9)
     ax.yaxis.set_major_formatter(_money_axis())
     ax.set_xlabel(f"Number of {_what(d)}")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("NMB at £20,000 per QALY (£)")
     worst = max(s for s in shifts if math.isfinite(s)) if any(math.isfinite(s) for s in shifts) else math.nan
-    settled = math.isfinite(worst) and worst < 0.1
-    title = ("The interval has settled" if settled else "The interval is still moving: use more draws")
-    if math.isfinite(worst):
-        title += f" (bounds moved up to {worst:.0%} of its width in the last quarter of draws)"
+    n = max(x.size for x in series.values())
+    if not math.isfinite(worst):
+        title = "Too few draws to judge the interval"
+    elif worst < SETTLED_MCSE:
+        title = f"The interval has settled: each bound within ±{worst:.0%} of its width (one Monte Carlo standard error)"
+    else:
+        title = (f"The interval is still moving: bounds within ±{worst:.0%} of its width; about "
+                 f"{draws_to_settle(worst, n):,} draws would bring them within ±{SETTLED_MCSE:.0%}")
     ax.set_title(wrap(title, 70))
     ax.legend(frameon=False, loc="best")
     _noise_note(ax, d)
@@ -282,7 +300,8 @@ def psa_convergence(d: RunData, out: Path) -> Figure | None:
     _save(fig, path)
     cap = ("Mean (solid) and 95% interval (dashed, shaded) of the net monetary benefit at £20,000 per QALY, using "
            f"the first 2, 3, … {_what(d)}. When the dashed lines have flattened, more draws would not change the "
-           "interval much; a move of under 10% of the width over the last quarter is taken as settled.")
+           "interval much. Settled: each bound's Monte Carlo standard error (bootstrap over the draws) is under "
+           f"{SETTLED_MCSE:.0%} of the interval's width, in every scenario.")
     return Figure("psa_convergence", path, "Convergence of the PSA interval", cap, "business case")
 
 
@@ -296,4 +315,4 @@ def figures(d: RunData, out: Path) -> list[Figure]:
     return [f for f in figs if f is not None]
 
 
-__all__ = ["figures", "ce_plane", "ceac_figure", "tornado_figure", "psa_convergence", "convergence_shift"]
+__all__ = ["figures", "ce_plane", "ceac_figure", "tornado_figure", "psa_convergence", "bound_mcse", "draws_to_settle"]

@@ -1,4 +1,6 @@
-"""Backends decide only where tasks run: in this process, or on Ray (local or an existing cluster).
+"""Backends decide only where tasks run: in this process (serial), in forked worker processes on this
+machine (processes: each inherits the population already built, copy-on-write, and writes its own
+results), or on Ray (local or an existing cluster).
 
 Results are identical whatever the backend or number of workers, because every random number is a
 pure function of (seed, replicate, stream, step, resident id) and tasks share nothing.
@@ -9,21 +11,114 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import pandas as pd
 
 from ..config import ICSConfig
 from ..errors import NeighsimError
-from .tasks import Task, TaskResult, run_task
+from .store import ResultStore
+from .tasks import Task, TaskResult, get_population, run_task
 
 
-def run_serial(cfg: ICSConfig, tasks: Iterable[Task], scenarios: dict) -> Iterator[TaskResult]:
+def run_serial(cfg: ICSConfig, tasks: Iterable[Task], scenarios: dict,
+               reduce: Callable[[Task], bool] = lambda t: False) -> Iterator[TaskResult]:
     for task in tasks:
-        yield run_task(cfg, task, scenarios.get(task.scenario))
+        yield run_task(cfg, task, scenarios.get(task.scenario), reduce=reduce(task))
 
 
-def _ray_task(cfg_json: str, task: Task, scenario) -> TaskResult:
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def fork_pool(workers: int, initializer: Callable[..., None], initargs: tuple) -> Any:
+    """Worker processes forked from this one, so they start with what it has built (the population)
+    without copying it; elsewhere than Linux/macOS, spawned (each builds its own)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=initializer, initargs=initargs)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def die_with_parent() -> None:
+    """In a worker: be killed when the parent process dies (even by kill -9), so no orphan goes on
+    writing into an output folder a resumed run is using. Linux only (prctl); elsewhere a no-op."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        return
+    if os.getppid() == 1:  # the parent died before the call
+        os._exit(1)
+
+
+def _init_task_worker(cfg: ICSConfig, scenarios: dict, outdir: str, digests: dict[str, str]) -> None:
+    import gc
+
+    die_with_parent()
+    _WORKER.update(cfg=cfg, scenarios=scenarios, store=ResultStore(outdir), digests=digests)
+    gc.freeze()  # the population and modules: the collection after each run walks only that run's objects
+
+
+def _process_task(task: Task, reduce: bool) -> TaskResult:
+    """Run one task in a worker and write it to the result store there; only the receipt goes back."""
+    w = _WORKER
+    res = run_task(w["cfg"], task, w["scenarios"].get(task.scenario), reduce=reduce)
+    w["store"].write(res, w["digests"][task.key])
+    return TaskResult(task, pd.DataFrame(), pd.DataFrame(), res.seconds, res.residents, res.extra, written=True)
+
+
+def run_processes(cfg: ICSConfig, tasks: list[Task], scenarios: dict, outdir: str, digests: dict[str, str],
+                  workers: int | None = None, reduce: Callable[[Task], bool] = lambda t: False
+                  ) -> Iterator[TaskResult]:
+    """Tasks in `workers` forked processes (default: every core), at most two per worker in flight; each
+    worker writes its finished tasks to the folder. One worker or one task: serially, here."""
+    n = min(int(workers or default_workers()), len(tasks))
+    if n <= 1:
+        yield from run_serial(cfg, tasks, scenarios, reduce)
+        return
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    get_population(cfg)  # built before the fork, so the workers share it
+    pool = fork_pool(n, _init_task_worker, (cfg, scenarios, str(outdir), digests))
+    queue, pending = list(tasks), set()
+    try:
+        while queue or pending:
+            while queue and len(pending) < 2 * n:
+                t = queue.pop(0)
+                pending.add(pool.submit(_process_task, t, reduce(t)))
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                try:
+                    res = f.result()
+                except BrokenProcessPool:
+                    raise NeighsimError("a worker process died (out of memory? try fewer --workers); finished "
+                                        "tasks are saved: rerun with --resume") from None
+                yield res
+    finally:
+        for f in pending:
+            f.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ray_task(cfg_json: str, task: Task, scenario, reduce: bool = False) -> TaskResult:
     from ..config import ICSConfig
 
-    return run_task(ICSConfig.model_validate_json(cfg_json), task, scenario)
+    return run_task(ICSConfig.model_validate_json(cfg_json), task, scenario, reduce=reduce)
 
 
 CONNECT_TIMEOUT_S = 10.0
@@ -71,7 +166,8 @@ def _loopback_only() -> Callable[[], None]:
 
 def run_ray(cfg: ICSConfig, tasks: list[Task], scenarios: dict, address: str | None = None,
             workers: int | None = None, max_retries: int = 2,
-            on_error: Callable[[Task, BaseException], None] | None = None) -> Iterator[TaskResult]:
+            on_error: Callable[[Task, BaseException], None] | None = None,
+            reduce: Callable[[Task], bool] = lambda t: False) -> Iterator[TaskResult]:
     """Run tasks on Ray with a bounded number in flight; yields results as they finish. Without an
     address, a private local instance listening on loopback only; a cluster is used only when given."""
     try:
@@ -119,7 +215,7 @@ def run_ray(cfg: ICSConfig, tasks: list[Task], scenarios: dict, address: str | N
         while queue or pending:
             while queue and len(pending) < max_in_flight:
                 task = queue.pop(0)
-                ref = remote.remote(cfg_ref, task, scen_refs.get(task.scenario))
+                ref = remote.remote(cfg_ref, task, scen_refs.get(task.scenario), reduce(task))
                 pending[ref] = task
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:

@@ -11,6 +11,7 @@ tasks this run lists, nothing else that may lie in the folder.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -18,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,8 @@ from .. import __version__
 from ..config import ICSConfig
 from ..errors import ConfigError, NeighsimError, warn
 from ..parameters import load_parameters
-from . import fingerprint, packages
-from .backends import check_address, run_ray, run_serial
+from . import BACKENDS, fingerprint, packages
+from .backends import check_address, run_processes, run_ray, run_serial
 from .lock import LOCK_NAME, FolderLock
 from .store import ResultStore, write_atomic
 from .summarise import write_summary
@@ -144,8 +146,10 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
     `contributions` asks every scenario of 2+ interventions for what each contributes (packages.py).
     Returns the manifest and the summary's whole-area rows (all rows are in summary.csv)."""
     t0 = time.perf_counter()
-    if backend not in ("serial", "ray"):
-        raise NeighsimError(f"unknown backend {backend!r}; expected serial or ray")
+    if backend not in BACKENDS:
+        raise NeighsimError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if workers is not None and int(workers) < 1:
+        raise NeighsimError(f"--workers must be at least 1, got {workers}")
     if not 1 <= replicates <= 100_000:
         raise NeighsimError(f"replicates must be 1 to 100,000, got {replicates}")
     if backend == "ray" and address:
@@ -215,12 +219,15 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
         }
         write_atomic(outdir / MANIFEST, json.dumps(manifest, indent=2, default=str))
         todo, skipped = _check_tasks(store, tasks, digests, resume, checksums=True)
-        task_seconds = _run_tasks(cfg, store, todo, digests, scenarios, backend, address, workers, progress,
-                                  total=len(tasks), done=skipped)
+        hidden = set(packages.subsets(plans))
+        whole_run = len(nbs) <= chunk  # one task per run: it reduces its own counts where it runs
+        backend_run = functools.partial(_run_tasks, cfg, store, digests=digests, scenarios=scenarios,
+                                        backend=backend, address=address, workers=workers,
+                                        reduce=lambda t: whole_run and t.scenario not in hidden)
+        task_seconds = backend_run(todo, progress=progress, total=len(tasks), done=skipped)
         again, _ = _check_tasks(store, tasks, digests, True, checksums=True)  # anything damaged meanwhile
         if again:
-            task_seconds += _run_tasks(cfg, store, again, digests, scenarios, backend, address, workers, False,
-                                       total=len(again), done=0)
+            task_seconds += backend_run(again, progress=False, total=len(again), done=0)
             still, _ = _check_tasks(store, tasks, digests, True, checksums=True, quiet=True)
             if still:
                 raise NeighsimError(f"{len(still)} task(s) could not be written intact in {outdir}/tasks "
@@ -265,23 +272,26 @@ def _bar(progress: bool, total: int, desc: str, unit: str, initial: int = 0):
     return tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr)
 
 
-def _run_tasks(cfg: ICSConfig, store: ResultStore, todo: list[Task], digests: dict[str, str],
+def _run_tasks(cfg: ICSConfig, store: ResultStore, todo: list[Task], *, digests: dict[str, str],
                scenarios: dict[str, Any], backend: str, address: str | None, workers: int | None,
-               progress: bool, total: int, done: int) -> float:
+               reduce: Callable[[Task], bool], progress: bool, total: int, done: int) -> float:
     """Run tasks on the backend, writing each as it finishes; returns the seconds they took."""
     if not todo:
         return 0.0
     failures: list[str] = []
     bar = _bar(progress, total, "tasks", "task", done)
     if backend == "serial":
-        results = run_serial(cfg, todo, scenarios)
+        results = run_serial(cfg, todo, scenarios, reduce)
+    elif backend == "processes":
+        results = run_processes(cfg, todo, scenarios, str(store.out), digests, workers, reduce)
     else:
         results = run_ray(cfg, todo, scenarios, address=address, workers=workers,
-                          on_error=lambda task, exc: failures.append(f"{task.key}: {exc}"))
+                          on_error=lambda task, exc: failures.append(f"{task.key}: {exc}"), reduce=reduce)
     seconds = 0.0
     try:
         for res in results:
-            store.write(res, digests[res.task.key])
+            if not res.written:
+                store.write(res, digests[res.task.key])
             seconds += res.seconds
             if bar:
                 bar.update(1)

@@ -31,7 +31,8 @@ class ExperimentSpec(BaseModel):
     local_authorities: list[str] | None = Field(None, min_length=1)
     neighbourhoods: list[int] | None = Field(None, min_length=1)
     chunk: int | None = Field(None, ge=1, le=10_000, description="neighbourhoods per task (default: all in one)")
-    backend: Literal["serial", "ray"] = "serial"
+    backend: Literal["processes", "serial", "ray"] = Field(
+        "processes", description="worker processes on this machine, this process only, or Ray")
     address: str | None = Field(None, description="HOST:PORT of an existing Ray cluster (with backend: ray)")
     workers: int | None = Field(None, ge=1, le=4096)
     out: str | None = Field(None, description="output folder (default out/NAME)")

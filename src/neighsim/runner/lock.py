@@ -17,6 +17,23 @@ from pathlib import Path
 from ..errors import NeighsimError
 
 LOCK_NAME = ".neighsim.lock"
+_HELD: set[int] = set()  # descriptors of the locks this process holds
+
+
+def _drop_in_child() -> None:
+    """A forked worker must not keep its parent's lock alive (a flock lives while any copy of the
+    descriptor is open): point the copies at /dev/null. Not LOCK_UN, which would release the parent's."""
+    if not _HELD:
+        return
+    null = os.open(os.devnull, os.O_RDONLY)
+    for fd in list(_HELD):
+        os.dup2(null, fd)
+    os.close(null)
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_in_child)
 
 
 class FolderLock:
@@ -46,10 +63,12 @@ class FolderLock:
                              "started": dt.datetime.now().isoformat(timespec="seconds")}))
         fh.flush()
         self.fh = fh
+        _HELD.add(fh.fileno())
         return self
 
     def release(self) -> None:
         if self.fh is not None:
+            _HELD.discard(self.fh.fileno())
             self.fh.seek(0)
             self.fh.truncate()
             fcntl.flock(self.fh.fileno(), fcntl.LOCK_UN)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -47,6 +46,7 @@ from ..errors import NeighsimError
 from ..outcomes import OUT
 from ..parameters import ParameterSet, load_parameters
 from ..population.geography import ICS_NAME
+from .backends import default_workers, die_with_parent, fork_pool
 
 OUTCOMES = ("nmb_20000", OUT.net_cost, OUT.qalys_gained, OUT.admissions_avoided)
 DEFAULT_GROUPS = ("economics", "admissions", "mortality", "falls", "frailty")
@@ -118,7 +118,8 @@ def intervention_parameters(scenario: Any, params: ParameterSet) -> list[str]:
 def default_candidates(scenario: Any, params: ParameterSet) -> list[str]:
     """Every uncertain parameter (a distribution other than fixed) the scenario can influence: its
     interventions' own parameters, then every economics, admissions, mortality, falls and frailty one."""
-    own = [n for n in intervention_parameters(scenario, params) if n.startswith("interventions.")]
+    own = [n for n in intervention_parameters(scenario, params)
+           if n.startswith("interventions.") or params.spec(n).plugin]  # a plug-in's parameters are its own
     rest = sorted(k for k, _ in params.items() if k.split(".", 1)[0] in DEFAULT_GROUPS)
     return [n for n in dict.fromkeys(own + rest) if params.spec(n).dist.get("type", "fixed") != "fixed"]
 
@@ -265,6 +266,7 @@ def _setup(cfg: ICSConfig, scenario_files: tuple[Path, ...], scenarios: dict[str
 
 
 def _init_worker(cfg: ICSConfig, scenario_files: tuple[Path, ...]) -> None:
+    die_with_parent()
     _setup(cfg, scenario_files)
     gc.freeze()  # the population and modules: the collection after each run walks only that run's objects
 
@@ -296,20 +298,8 @@ def _simulate(arm: str, overrides: dict[str, Any], replicate: int, record: bool,
     return _lean_from_ics_counts(small, cfg.time.months, cfg.time.start), seen
 
 
-def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def _pool(workers: int, cfg: ICSConfig, scenario_files: tuple[Path, ...]) -> Any:
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(cfg, scenario_files))
+    return fork_pool(workers, _init_worker, (cfg, scenario_files))
 
 
 def _execute(jobs: dict[tuple, tuple], pool: Any, done: Callable[[tuple], None]) -> dict[tuple, Any]:

@@ -14,7 +14,8 @@ import pandas as pd
 
 from .tasks import Task, TaskResult
 
-KINDS = ("counts", "lifetable")
+KINDS = ("counts", "lifetable")  # every task
+TIDY = "tidy"  # a task that is a whole run also keeps its reduced rows (tasks.run_task reduce=True)
 
 
 def release_arrow_memory() -> None:
@@ -72,7 +73,10 @@ class ResultStore:
 
     def write(self, result: TaskResult, task_digest: str) -> None:
         files = {}
-        for kind, df in zip(KINDS, (result.counts, result.lifetable), strict=True):
+        tables = dict(zip(KINDS, (result.counts, result.lifetable), strict=True))
+        if result.tidy is not None:
+            tables[TIDY] = result.tidy
+        for kind, df in tables.items():
             data = task_parquet(df)
             write_atomic(self.path(result.task, kind), data)
             files[kind] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
@@ -105,7 +109,7 @@ class ResultStore:
         files = m.get("files")
         if not isinstance(files, dict):
             return "its done-marker lists no files"
-        for kind in KINDS:
+        for kind in (*KINDS, *((TIDY,) if TIDY in files else ())):
             f, path = files.get(kind) or {}, self.path(task, kind)
             if not path.is_file():
                 return f"{path.name} is missing"
@@ -114,6 +118,14 @@ class ResultStore:
             if checksums and sha256_file(path) != f.get("sha256"):
                 return f"{path.name} does not match its checksum (damaged)"
         return None
+
+    def has_tidy(self, tasks: list[Task]) -> bool:
+        """Whether these tasks are one whole run whose reduced rows were kept (then the summary reads them
+        instead of reducing the counts again)."""
+        if len(tasks) != 1:
+            return False
+        m = self.marker(tasks[0])
+        return bool(m) and TIDY in (m.get("files") or {})
 
     def load(self, tasks: list[Task], kind: str = "counts") -> pd.DataFrame:
         """The given tasks' tables, concatenated (only tasks listed by the caller are read)."""

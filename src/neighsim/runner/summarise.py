@@ -27,7 +27,7 @@ from ..outcomes import OUT
 from ..parameters import ParameterSet
 from ..population.geography import ICS_NAME
 from .packages import Plan, subsets
-from .store import ResultStore, release_arrow_memory, write_atomic
+from .store import TIDY, ResultStore, release_arrow_memory, write_atomic
 from .tasks import Task, get_population, task_params
 
 KEYS = ["scenario", "replicate", "param_draw"]
@@ -99,6 +99,8 @@ def write_summary(cfg: ICSConfig, outdir: Path, comparator: str, tasks: list[Tas
                     if scen in hidden:
                         tidy = reduce_for_contributions(store.load(ts, "counts"), geo, cfg.time.months,
                                                         cfg.time.start, params_for_draw)
+                    elif store.has_tidy(ts):
+                        tidy = store.load(ts, TIDY)
                     else:
                         tidy = reduce_run(store.load(ts, "counts"), store.load(ts, "lifetable"), geo,
                                           cfg.time.months, cfg.time.start, params_for_draw)

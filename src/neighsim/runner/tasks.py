@@ -44,6 +44,8 @@ class TaskResult:
     seconds: float
     residents: int
     extra: dict[str, Any] = field(default_factory=dict)
+    tidy: pd.DataFrame | None = None  # the run's tidy rows, when the task is a whole run (reduce=True)
+    written: bool = False  # already in the result store (a worker that shares the output folder wrote it)
 
 
 def config_key(cfg: ICSConfig) -> str:
@@ -91,11 +93,17 @@ def simulate(pop: Population, params: ParameterSet, scenario: Any, replicate: in
 
 
 def run_task(cfg: ICSConfig, task: Task, scenario: Any = None, population: Population | None = None,
-             params: ParameterSet | None = None) -> TaskResult:
+             params: ParameterSet | None = None, reduce: bool = False) -> TaskResult:
+    """One task. `reduce`: the task is a whole run (every neighbourhood of the run), so it also reduces its
+    counts to the run's tidy rows (analysis/summary.reduce_run) where it runs: the summary then only merges,
+    and that work spreads over the workers with the simulations."""
     import time
 
+    from ..analysis.summary import reduce_run
+
     t0 = time.perf_counter()
-    pop = population or get_population(cfg)
+    full = population or get_population(cfg)
+    pop = full
     if list(task.neighbourhoods) != pop.geography.neighbourhood_ids() or pop.cohort.n == 0:
         pop = pop.subset(list(task.neighbourhoods))
     base = params or pop.params or load_parameters(cfg.parameters_dir())
@@ -107,4 +115,8 @@ def run_task(cfg: ICSConfig, task: Task, scenario: Any = None, population: Popul
         df.insert(0, "scenario", task.scenario)
         df.insert(1, "replicate", np.int32(task.replicate))
         df.insert(2, "param_draw", np.int32(task.param_draw))
-    return TaskResult(task, counts, lt, time.perf_counter() - t0, residents, extra)
+    tidy = None
+    if reduce:
+        tidy = reduce_run(counts, lt, full.geography, cfg.time.months, cfg.time.start,
+                          lambda draw: base if draw < 0 else p)
+    return TaskResult(task, counts, lt, time.perf_counter() - t0, residents, extra, tidy)
