@@ -3,27 +3,96 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .config import ICSConfig, load_config
+from .errors import ConfigError
 from .outcomes import OUT
+from .paths import project_root
 from .runner.experiment import read_summary, run_experiment
 
-__all__ = ["headline", "load_results", "run", "select"]
+__all__ = ["headline", "load_results", "load_scenarios", "run", "scenario_path", "select"]
+
+ScenarioInput = str | os.PathLike | Mapping[str, Any]
 
 
-def run(out: str | Path, scenarios: list[str] | None = None, replicates: int = 1,
+def run(out: str | Path, scenarios: ScenarioInput | Sequence[ScenarioInput] | None = None, replicates: int = 1,
         config: ICSConfig | None = None, **kwargs: Any) -> pd.DataFrame:
-    """Run the baseline (and scenario files) and return the summary DataFrame."""
-    from .scenarios import load_scenarios
+    """Run the baseline and scenarios, and return the summary DataFrame.
 
+    `scenarios`: scenario files (paths; a relative path not found from the working folder is looked
+    up in the project, as experiment files do) and/or dicts with the structure of a scenario file
+    (name, description, interventions), validated by the same schema; one or a list. Other keyword
+    arguments go to `run_experiment` (psa, neighbourhoods, backend, workers, resume, force_new, ...)."""
     cfg = config or load_config()
-    sc = load_scenarios(scenarios, cfg) if scenarios else {}
+    sc = load_scenarios(scenarios, cfg)
+    _fresh_population(cfg)
     run_experiment(cfg, out, scenarios=sc, replicates=replicates, progress=False, **kwargs)
     return read_summary(out)
+
+
+def scenario_path(path: str | os.PathLike) -> Path:
+    """A scenario file: as given if it exists (absolute, or relative to the working folder), else
+    relative to the project root (the folder holding configs/)."""
+    p = Path(path)
+    if p.is_absolute() or p.exists():
+        return p
+    q = project_root() / p
+    if q.exists():
+        return q
+    raise ConfigError(str(p), None, f"scenario file not found (looked in the working folder {Path.cwd()} and the "
+                                    f"project {project_root()})")
+
+
+def load_scenarios(scenarios: ScenarioInput | Sequence[ScenarioInput] | None,
+                   config: ICSConfig | None = None) -> dict[str, Any]:
+    """Scenarios by name from files and/or dicts (see `run`), read together so that one may take the
+    places of another (`capacity: {same_as: NAME}`). Errors name the file, or the dict as
+    `<scenario dict N>` (N from 1), and the field."""
+    from .interventions.capacity import resolve_same_as
+    from .interventions.scenario import parse_scenario
+    from .parameters import load_parameters
+    from .yamlio import read_yaml
+
+    if isinstance(scenarios, str | os.PathLike | Mapping):
+        scenarios = [scenarios]
+    if not scenarios:
+        return {}
+    cfg = config or load_config()
+    params = load_parameters(cfg.parameters_dir())
+    out: dict[str, Any] = {}
+    for i, item in enumerate(scenarios, start=1):
+        if isinstance(item, Mapping):
+            label = f"<scenario dict {i}>"
+            sc = parse_scenario(dict(item), cfg, file=label, params=params)
+        elif isinstance(item, str | os.PathLike):
+            p = scenario_path(item)
+            label = str(p)
+            sc = parse_scenario(read_yaml(p), cfg, file=label, params=params, default_name=p.stem)
+        else:
+            raise ConfigError(f"<scenario {i}>", None, "expected a scenario file (a path) or a dict with name, "
+                                                       f"description and interventions, got {type(item).__name__}")
+        if sc.name in out:
+            raise ConfigError(label, "name", f"scenario name {sc.name!r} is used twice")
+        out[sc.name] = sc
+    return resolve_same_as(out)
+
+
+def _fresh_population(cfg: ICSConfig) -> None:
+    """Forget a population this process built from other parameter values (a parameter file edited,
+    or a plug-in registered since), so that the run uses the parameters it is fingerprinted with."""
+    from .parameters import load_parameters
+    from .runner.fingerprint import parameters_digest
+    from .runner.tasks import get_population, release_populations
+
+    pop = get_population(cfg)  # the run needs it anyway: built here once, or the one this process holds
+    if parameters_digest(pop.params) != parameters_digest(load_parameters(cfg.parameters_dir())):
+        release_populations()
 
 
 def load_results(out: str | Path) -> dict[str, Any]:
@@ -55,8 +124,9 @@ def select(summary: pd.DataFrame, outcome: str | None = None, *, scenario: str |
     return s.reset_index(drop=True)
 
 
-def headline(summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per scenario: five-year admissions avoided, costs, ROI, QALYs and inequality change."""
+def headline(summary: pd.DataFrame, period: str = "2026-2031") -> pd.DataFrame:
+    """One row per scenario: admissions avoided, costs, ROI, QALYs and inequality change over `period`
+    (default the five years; a shorter projection has its own, e.g. '2026-2028' for two years)."""
     rows = []
     for scen in summary["scenario"].unique():
         r: dict[str, Any] = {"scenario": scen}
@@ -70,7 +140,7 @@ def headline(summary: pd.DataFrame) -> pd.DataFrame:
                 (OUT.roi, "value", OUT.roi), (OUT.qalys_gained, "value", OUT.qalys_gained),
                 (OUT.sii_admissions, "difference", "sii_admissions_change"),
                 (OUT.core20_gap_admissions, "difference", "core20_gap_change")):
-            x = select(summary, outcome, scenario=scen, measure=measure)
+            x = select(summary, outcome, scenario=scen, measure=measure, period=period)
             if len(x):
                 r[label] = x["mean"].iloc[0]
                 r[f"{label}_lower"] = x["lower"].iloc[0]

@@ -2,12 +2,20 @@
 
 Files in configs/parameters/*.yaml map parameter names to specs; the file's stem is the group, so
 `mortality.yaml: smoking_hr` is addressed as `mortality.smoking_hr`. Confidence marks follow
-EVIDENCE.md: V (read in the source), M (commonly quoted, unchecked: treated as an assumption),
-D (derived), A (assumption with no published source; calibrated or chosen by the team).
+the evidence notes (docs/evidence_notes.md): V (read in the source), M (commonly quoted, unchecked:
+treated as an assumption), D (derived), A (assumption with no published source; calibrated or chosen
+by the team).
+
+Plug-in intervention packages ship their own parameter files in the same format (a `parameters/`
+folder beside the plug-in's module, or the entry-point group `neighsim.parameters`: see
+interventions/registry.py); `load_parameters` merges them with the same checks, and a name that is
+already defined elsewhere is an error naming both files.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -53,6 +61,7 @@ class Parameter:
     note: str = ""
     calibrated: bool = False
     file: str = ""
+    plugin: str = ""  # the plug-in that ships it ("" for the project's parameter folder)
 
     @property
     def is_assumption(self) -> bool:
@@ -151,7 +160,8 @@ class ParameterSet:
         try:
             v = self._p[key].value
         except KeyError:
-            raise KeyError(f"parameter '{key}' is not defined in configs/parameters/") from None
+            raise KeyError(f"parameter '{key}' is not defined in configs/parameters/ or in a plug-in's "
+                           "parameter files") from None
         return np.asarray(v, dtype=float) if isinstance(v, tuple) else v
 
     def __contains__(self, key: str) -> bool:
@@ -177,13 +187,22 @@ class ParameterSet:
 
     def draw(self, rng: np.random.Generator) -> ParameterSet:
         """A probabilistic-sensitivity draw of every uncertain parameter (sorted order: reproducible);
-        calibrated parameters with accepted joint draws take one row of them together."""
-        drawn = {k: self._p[k].draw(rng) for k in sorted(self._p)}
+        calibrated parameters with accepted joint draws take one row of them together. Plug-ins'
+        parameters are drawn after those, each from its own generator keyed on one number from `rng`
+        and its name: installing a plug-in moves no draw of the project's parameters or another plug-in's."""
+        own = sorted(k for k, p in self._p.items() if not p.plugin)
+        drawn = {k: self._p[k].draw(rng) for k in own}
         if self.joint is not None and len(self.joint):
             row = self.joint.iloc[int(rng.integers(len(self.joint)))]
             for k, v in row.items():
-                drawn[k] = replace(drawn[k], value=float(v))
-        return ParameterSet(drawn, self.joint)
+                drawn[k] = replace(drawn.get(k, self._p[k]), value=float(v))
+        plugins = sorted(k for k, p in self._p.items() if p.plugin and k not in drawn)
+        if plugins:
+            key = int(rng.integers(2**63))
+            for k in plugins:
+                name = int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "little")
+                drawn[k] = self._p[k].draw(np.random.Generator(np.random.Philox(key=[key, name])))
+        return ParameterSet({k: drawn[k] for k in sorted(drawn)}, self.joint)
 
     def quantile(self, key: str, q: float) -> float | tuple[float, ...]:
         """The value of one parameter at quantile q of its PSA distribution: for a calibrated parameter
@@ -317,11 +336,11 @@ class ParameterSpec(_Spec):
 ParameterFile = RootModel[dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ParameterSpec]]
 
 
-def _parameter(file: Path, name: str, spec: ParameterSpec) -> Parameter:
+def _parameter(file: Path, name: str, spec: ParameterSpec, plugin: str = "") -> Parameter:
     value = tuple(float(x) for x in spec.value) if isinstance(spec.value, list) else float(spec.value)
     return Parameter(name=name, value=value, source=spec.source.strip(), confidence=spec.confidence,
                      dist=spec.dist.model_dump(), unit=spec.unit, note=spec.note, calibrated=spec.calibrated,
-                     file=file.name)
+                     file=f"{file.name} (plug-in {plugin})" if plugin else file.name, plugin=plugin)
 
 
 def _check_file(f: Path, raw: Any) -> dict[str, ParameterSpec]:
@@ -333,8 +352,11 @@ def _check_file(f: Path, raw: Any) -> dict[str, ParameterSpec]:
         raise validation_to_config_error(f, exc, DIST_TAGS) from None
 
 
-def load_parameters(directory: str | Path) -> ParameterSet:
-    """Read every configs/parameters/*.yaml; errors name the file and the parameter."""
+def load_parameters(directory: str | Path, plugins: bool = True) -> ParameterSet:
+    """Read every configs/parameters/*.yaml, then (with `plugins`) the parameter files plug-ins ship
+    (`plugin_parameter_files`), checked the same way; errors name the file and the parameter, and a
+    plug-in's parameter whose name is already defined (by the project or another plug-in) is an error
+    naming both files."""
     d = Path(directory)
     if not d.is_dir():
         raise ConfigError(str(d), None, "parameter folder not found")
@@ -348,7 +370,46 @@ def load_parameters(directory: str | Path) -> ParameterSet:
             raise ConfigError(str(f), None, "expected a mapping of parameter names to specs")
         for name, spec in _check_file(f, raw).items():
             params[f"{f.stem}.{name}"] = _parameter(f, f"{f.stem}.{name}", spec)
+    if plugins:
+        origin = {k: str(d / p.file) for k, p in params.items()}
+        for plugin, f in plugin_parameter_files(d):
+            for name, spec in _check_file(f, read_yaml(f) or {}).items():
+                key = f"{f.stem}.{name}"
+                if key in params:
+                    raise ConfigError(str(f), name, f"plug-in {plugin!r} defines parameter '{key}', which "
+                                                    f"{origin[key]} already defines; rename one of them (a plug-in "
+                                                    "keeps its parameters in a group of its own: the file's name)")
+                params[key] = _parameter(f, key, spec, plugin)
+                origin[key] = f"{f} (plug-in {plugin!r})"
     return ParameterSet(params, _joint_draws(d / ACCEPTED_DRAWS, params))
+
+
+def plugin_parameter_files(project: str | Path | None = None) -> list[tuple[str, Path]]:
+    """(plug-in, file) for every parameter file plug-ins ship (`registry.parameter_sources`: a file, or a
+    folder's *.yaml), leaving out the project's own folder `project`. A file's stem is its group, so it
+    must be a lower-case identifier."""
+    from .interventions import registry
+
+    skip = Path(project).resolve() if project is not None else None
+    out: list[tuple[str, Path]] = []
+    for plugin, path in registry.parameter_sources():
+        if skip is not None and path.resolve() == skip:
+            continue
+        if path.is_dir():
+            found = sorted(f for f in path.glob("*.yaml") if f.name != CALIBRATION_RECORD)
+            if not found:
+                raise ConfigError(str(path), None, f"plug-in {plugin!r}: no parameter files (*.yaml) in this folder")
+        else:
+            found = [path]
+        for f in found:
+            if not _GROUP.match(f.stem):
+                raise ConfigError(str(f), None, f"plug-in {plugin!r}: a parameter file's name is its group, so it "
+                                                f"must be a lower-case identifier (a-z, 0-9, _), not {f.stem!r}")
+            out.append((plugin, f))
+    return out
+
+
+_GROUP = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 ACCEPTED_DRAWS = "accepted_draws.csv"

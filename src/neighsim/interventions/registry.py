@@ -19,19 +19,43 @@ group `neighsim.interventions` in its pyproject.toml::
 The entry point may name an Intervention subclass (registered under the entry point's name unless it
 registered itself) or a module whose import registers its classes. Plug-ins are discovered the first
 time `get` or `available` is called (also in Ray workers, which import the same environment).
+
+A plug-in ships its own parameters (value, uncertainty, source and confidence mark, the format of
+configs/parameters/*.yaml), which `load_parameters` merges into the project's (`parameter_sources`):
+
+- a `parameters/` folder next to the module of a registered plug-in type (inside its package), read
+  whenever the type is registered, installed or in-process: `my_package/parameters/social.yaml` holds
+  `social.uptake`, ... (the file's stem is the group, as in configs/parameters/);
+- the entry-point group `neighsim.parameters`, for files kept elsewhere or a package of parameters
+  alone: a module (its `parameters/` folder) or a module attribute holding a path to a YAML file or a
+  folder of them (relative paths are relative to that module's folder)::
+
+      [project.entry-points."neighsim.parameters"]
+      social_prescribing = "my_package.social"                  # my_package/parameters/*.yaml
+      social_costs = "my_package.social:COSTS_FILE"              # COSTS_FILE = "costs/social_costs.yaml"
+
+- `register_parameters(path, plugin)` in-process (a notebook, a test).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import warnings
 from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
 
 from ..errors import NeighsimError
 from .base import Intervention
 
 GROUP = "neighsim.interventions"
+PARAMETERS_GROUP = "neighsim.parameters"
+PARAMETERS_FOLDER = "parameters"  # a plug-in's parameter files, next to its module
 _REGISTRY: dict[str, type[Intervention]] = {}
+_PARAMETER_PATHS: dict[Path, str] = {}  # registered in-process: file or folder -> plug-in name
+_PARAMETER_ENTRY_POINTS: list | None = None
 _PLUGINS_LOADED = False
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -132,3 +156,89 @@ def types() -> dict[str, type[Intervention]]:
     """Every registered type by name (built-ins and plug-ins)."""
     _ensure_loaded()
     return dict(_REGISTRY)
+
+
+# --- plug-ins' parameters ---------------------------------------------------------------------------------
+def register_parameters(path: str | os.PathLike, plugin: str) -> Path:
+    """Add a plug-in's parameter file (or folder of *.yaml files) in-process, e.g. for a module
+    registered from a notebook; `load_parameters` merges it from now on. Returns the resolved path."""
+    p = Path(path).resolve()
+    if not p.exists():
+        raise NeighsimError(f"plug-in {plugin!r}: parameter file or folder {p} not found")
+    _PARAMETER_PATHS[p] = plugin
+    return p
+
+
+def unregister_parameters(path: str | os.PathLike) -> None:
+    """Forget a path given to `register_parameters` (for tests and interactive sessions)."""
+    _PARAMETER_PATHS.pop(Path(path).resolve(), None)
+
+
+def _parameter_entry_points() -> list:
+    """The entry points of group `neighsim.parameters` (read once per process)."""
+    global _PARAMETER_ENTRY_POINTS
+    if _PARAMETER_ENTRY_POINTS is None:
+        _PARAMETER_ENTRY_POINTS = sorted(entry_points(group=PARAMETERS_GROUP), key=lambda ep: ep.name)
+    return _PARAMETER_ENTRY_POINTS
+
+
+def _module_folder(module: ModuleType) -> Path | None:
+    f = getattr(module, "__file__", None)
+    return Path(f).resolve().parent if f else None
+
+
+def _entry_point_path(ep) -> Path | None:
+    """The file or folder an entry point of `neighsim.parameters` names (None: it failed to load, warned)."""
+    try:
+        obj = ep.load()
+    except Exception as exc:  # a broken third-party package must not break the project's parameters
+        warnings.warn(f"neighsim: parameters plug-in {ep.name!r} ({ep.value}) failed to load: {exc}", stacklevel=3)
+        return None
+    if isinstance(obj, ModuleType):
+        folder = _module_folder(obj)
+        path = folder / PARAMETERS_FOLDER if folder else None
+        what = f"the module's '{PARAMETERS_FOLDER}/' folder"
+    elif isinstance(obj, str | os.PathLike) or hasattr(obj, "joinpath"):  # a path, or importlib.resources'
+        path = Path(os.fspath(obj) if isinstance(obj, str | os.PathLike) else str(obj))
+        if not path.is_absolute():
+            folder = _module_folder(sys.modules[ep.module])
+            path = (folder or Path.cwd()) / path
+        what = "the path it names"
+    else:
+        raise NeighsimError(f"parameters plug-in {ep.name!r} ({ep.value}): expected a module or a path to a "
+                            f"YAML file or folder, got {type(obj).__name__}")
+    if path is None or not path.exists():
+        raise NeighsimError(f"parameters plug-in {ep.name!r} ({ep.value}): {what} ({path}) does not exist")
+    return path.resolve()
+
+
+def _type_parameter_folder(cls: type[Intervention]) -> Path | None:
+    """`parameters/` beside the module of a plug-in type, when that module is part of a package (a
+    top-level module's folder is site-packages or the working folder: nothing there is the plug-in's)."""
+    mod = sys.modules.get(cls.__module__)
+    name = cls.__module__
+    if mod is None or name == "neighsim" or name.startswith("neighsim."):
+        return None
+    if "." not in name and not hasattr(mod, "__path__"):
+        return None
+    folder = _module_folder(mod)
+    return folder / PARAMETERS_FOLDER if folder and (folder / PARAMETERS_FOLDER).is_dir() else None
+
+
+def parameter_sources() -> list[tuple[str, Path]]:
+    """Where plug-ins keep their parameters: (plug-in name, a YAML file or a folder of them), each path
+    once: the entry points of `neighsim.parameters` (by name), the `parameters/` folders of registered
+    plug-in types (by type name), then paths given to `register_parameters`. Loads the intervention
+    plug-ins first, so that an installed plug-in's folder is found whatever was imported before."""
+    out: dict[Path, str] = {}
+    for ep in _parameter_entry_points():
+        path = _entry_point_path(ep)
+        if path is not None:
+            out.setdefault(path, ep.name)
+    for name, cls in sorted(types().items()):
+        folder = _type_parameter_folder(cls)
+        if folder is not None:
+            out.setdefault(folder.resolve(), name)
+    for path, name in _PARAMETER_PATHS.items():
+        out.setdefault(path, name)
+    return [(name, path) for path, name in out.items()]
