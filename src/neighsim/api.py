@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from .config import ICSConfig, load_config
-from .errors import ConfigError
+from .errors import ConfigError, NeighsimError
 from .outcomes import OUT
 from .paths import project_root
 from .runner.experiment import read_summary, run_experiment
@@ -111,10 +111,17 @@ def load_results(out: str | Path) -> dict[str, Any]:
 
 
 def select(summary: pd.DataFrame, outcome: str | None = None, *, scenario: str | None = None,
-           period: str = "2026-2031", level: str = "ics", stratum: str = "all",
+           period: str = "2026-2031", level: str | None = None, area: str | None = None, stratum: str = "all",
            measure: str | None = None) -> pd.DataFrame:
-    """Rows of summary.csv for one outcome at one level (all areas), period and stratum."""
+    """Rows of summary.csv for one outcome, period and stratum: at one level (all its areas), or for one
+    area (`area`: a place, locality or neighbourhood name, any case; its level is found). Default: the
+    ICS."""
+    if area is not None:
+        level, area = find_area(summary, area, level)
+    level = level or "ics"
     s = summary[(summary["period"] == period) & (summary["level"] == level) & (summary["stratum"] == stratum)]
+    if area is not None:
+        s = s[s["area"] == area]
     if outcome is not None:
         s = s[s["outcome"] == outcome]
     if scenario is not None:
@@ -124,9 +131,23 @@ def select(summary: pd.DataFrame, outcome: str | None = None, *, scenario: str |
     return s.reset_index(drop=True)
 
 
-def headline(summary: pd.DataFrame, period: str = "2026-2031") -> pd.DataFrame:
+def find_area(summary: pd.DataFrame, name: str, level: str | None = None) -> tuple[str, str]:
+    """(level, area) of an area named in any case (exactly, or the one area whose name starts with it);
+    a clear error listing the areas otherwise."""
+    from .report.data import resolve_area
+
+    return resolve_area(summary[["level", "area"]].drop_duplicates(), name, level)
+
+
+def headline(summary: pd.DataFrame, period: str = "2026-2031", *, level: str | None = None,
+             area: str | None = None) -> pd.DataFrame:
     """One row per scenario: admissions avoided, costs, ROI, QALYs and inequality change over `period`
-    (default the five years; a shorter projection has its own, e.g. '2026-2028' for two years)."""
+    (default the five years; a shorter projection has its own, e.g. '2026-2028' for two years), for the
+    ICS or one area (`area`, any level; `level` narrows the search)."""
+    if area is not None:
+        level, area = find_area(summary, area, level)
+    elif level not in (None, "ics"):
+        raise NeighsimError(f"headline: level={level!r} has many areas; name one with area=")
     rows = []
     for scen in summary["scenario"].unique():
         r: dict[str, Any] = {"scenario": scen}
@@ -140,10 +161,12 @@ def headline(summary: pd.DataFrame, period: str = "2026-2031") -> pd.DataFrame:
                 (OUT.roi, "value", OUT.roi), (OUT.qalys_gained, "value", OUT.qalys_gained),
                 (OUT.sii_admissions, "difference", "sii_admissions_change"),
                 (OUT.core20_gap_admissions, "difference", "core20_gap_change")):
-            x = select(summary, outcome, scenario=scen, measure=measure, period=period)
+            x = select(summary, outcome, scenario=scen, measure=measure, period=period, level=level, area=area)
             if len(x):
                 r[label] = x["mean"].iloc[0]
                 r[f"{label}_lower"] = x["lower"].iloc[0]
                 r[f"{label}_upper"] = x["upper"].iloc[0]
+        if area is not None:
+            r = {"level": level, "area": area} | r
         rows.append(r)
     return pd.DataFrame(rows)

@@ -42,13 +42,12 @@ def _number(kind: type, low: float | None = None, high: float | None = None, wha
 
 
 def _la(text: str) -> str:
-    from .config import LOCAL_AUTHORITIES
+    from .config import LA_CHOICES, local_authority
 
-    canonical = {la.casefold(): la for la in LOCAL_AUTHORITIES}
-    if text.strip().casefold() not in canonical:
-        raise argparse.ArgumentTypeError(f"unknown local authority {text!r}; expected one of "
-                                         f"{', '.join(LOCAL_AUTHORITIES)} (any case)")
-    return canonical[text.strip().casefold()]
+    la = local_authority(text)
+    if la is None:
+        raise argparse.ArgumentTypeError(f"unknown local authority {text!r}; expected one of {LA_CHOICES}")
+    return la
 
 
 SEED = _number(int, 0, 2**63 - 1, "a whole number")
@@ -57,7 +56,6 @@ REPLICATES = _number(int, 1, 100_000, "a whole number of replicates")
 WORKERS = _number(int, 1, 4096, "a whole number of workers")
 YEARS = _number(int, 1, 20, "a whole number of years")
 CHUNK = _number(int, 1, 10_000, "a whole number of neighbourhoods per task")
-NEIGHBOURHOOD = _number(int, 0, 100_000, "a neighbourhood id")
 
 
 def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
@@ -67,9 +65,9 @@ def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callab
     return deco
 
 
-def _config(args: argparse.Namespace):
-    from .config import load_config
-
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The configuration overrides the flags ask for (--scale, --la, --scale-up, --seed, --years,
+    --parameters/--start): one reading for `neighsim run`, `experiment` and the rest."""
     overrides: dict[str, Any] = {}
     pop: dict[str, Any] = {}
     if getattr(args, "scale", None) is not None:
@@ -90,7 +88,37 @@ def _config(args: argparse.Namespace):
             raise NeighsimError(f"{flag} {folder}: no such folder (expected a folder of parameter files, such as "
                                 "configs/parameters or one written by `neighsim calibrate`)")
         overrides["parameters"] = str(Path(folder).resolve())
-    return load_config(args.config, **overrides)
+    return overrides
+
+
+def _config(args: argparse.Namespace):
+    from .config import load_config
+
+    return load_config(args.config, **_overrides(args))
+
+
+def _replicates(args: argparse.Namespace, replicates: int = 1, psa: bool = False) -> tuple[int, bool]:
+    """(replicates, psa) from --replicates / --psa N over the defaults (an experiment file's keys)."""
+    if args.psa is not None and args.replicates is not None:
+        raise NeighsimError("give --replicates or --psa, not both: with --psa N each of the N replicates uses its "
+                            "own parameter draw")
+    if args.psa is not None:
+        return args.psa, True
+    return (args.replicates if args.replicates is not None else replicates), psa
+
+
+def _neighbourhoods(args: argparse.Namespace, cfg) -> list[int] | None:
+    """--neighbourhoods as ids (ids or names, any case, within the run's local authorities)."""
+    from .config import UnknownArea, resolve_neighbourhoods
+
+    if not args.neighbourhoods:
+        return None
+    try:
+        return resolve_neighbourhoods(cfg, args.neighbourhoods)
+    except UnknownArea as exc:
+        files = [n for n in args.neighbourhoods if str(n).endswith((".yaml", ".yml"))]
+        hint = f" ({files[0]} looks like a scenario file: put scenario files before the flags)" if files else ""
+        raise NeighsimError(f"--neighbourhoods: {exc}{hint}") from None
 
 
 def _add_output(p: argparse.ArgumentParser, out_help: str) -> None:
@@ -103,17 +131,57 @@ def _add_output(p: argparse.ArgumentParser, out_help: str) -> None:
     p.add_argument("--chunk", type=CHUNK, default=None,
                    help="neighbourhoods per task (default: all in one task); smaller tasks spread better over "
                         "many Ray workers and lose less when interrupted")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_quiet(p)
 
 
-def _add_common(p: argparse.ArgumentParser, parameters_folder: bool = True) -> None:
+QUIET = "no progress bar or status lines (results and errors are still printed)"
+
+
+def _add_quiet(p: argparse.ArgumentParser, help: str = QUIET) -> None:
+    p.add_argument("--quiet", action="store_true", help=help)
+
+
+def _add_run_settings(p: argparse.ArgumentParser, file: str = "") -> None:
+    """--replicates, --psa, --scale-up, --years, --neighbourhoods: `neighsim run`'s, and in `neighsim
+    experiment` over the file's keys."""
+    over = "; overrides the file's `{}`" if file else ""
+    p.add_argument("--replicates", type=REPLICATES, default=None,
+                   help=("replicates, 1 to 100,000 (default 1)" if not file else
+                         "replicates, 1 to 100,000 (with the file's `psa: true`, parameter draws)")
+                        + over.format("replicates"))
+    p.add_argument("--psa", type=REPLICATES, default=None, metavar="N",
+                   help="probabilistic sensitivity analysis: N replicates, each with its own draw of every "
+                        "uncertain parameter (shared by all scenarios of that replicate); instead of --replicates"
+                        + ("; overrides the file's `psa` and `replicates`" if file else ""))
+    p.add_argument("--scale-up", action="store_true",
+                   help="with --scale below 1: multiply the summary's counts, costs and QALYs by 1/scale, so a "
+                        "sample stands for every resident (rates are unchanged; chance variation is that of the "
+                        "sample). Quick probabilistic analyses; the report says so"
+                        + ("; as the file's `scale_up: true`" if file else ""))
+    p.add_argument("--years", type=YEARS, default=None,
+                   help="projection horizon in whole years, 1 to 20 (default 5: April 2026 - March 2031); the "
+                        "cost-effectiveness adds extra survivors' QALYs beyond it, and annuitises measures that "
+                        "outlast it" + over.format("years"))
+    p.add_argument("--neighbourhoods", nargs="+", metavar="ID_OR_NAME",
+                   help="restrict to these neighbourhoods, by id or name in any case, e.g. 24 or "
+                        "'Tamworth: Wilnecote & Belgrave' or 'wilnecote & belgrave' (`neighsim population` lists "
+                        "them)" + over.format("neighbourhoods"))
+
+
+def _add_common(p: argparse.ArgumentParser, parameters_folder: bool = True, file: str = "") -> None:
+    """--config, --seed, --scale, --la (and --parameters); `file` names the experiment file whose keys
+    they override."""
+    over = "; overrides the file's `{}`" if file else ""
     p.add_argument("--config", metavar="FILE", default=None,
-                   help="ICS configuration file (default: configs/ics.yaml)")
-    p.add_argument("--seed", type=SEED, default=None, help="master seed (default: from the configuration)")
+                   help="ICS configuration file (default: configs/ics.yaml)" + over.format("config"))
+    p.add_argument("--seed", type=SEED, default=None,
+                   help="master seed (default: from the configuration)" + over.format("seed"))
     p.add_argument("--scale", type=SCALE, default=None,
-                   help="fraction of residents to synthesise, 0.001 to 1, e.g. 0.05 for a quick look (default 1)")
+                   help="fraction of residents to synthesise, 0.001 to 1, e.g. 0.05 for a quick look (default 1)"
+                        + over.format("scale"))
     p.add_argument("--la", action="append", metavar="NAME", type=_la,
-                   help="restrict to a local authority (repeatable, any case), e.g. --la Tamworth")
+                   help="restrict to a local authority (repeatable, any case), e.g. --la Tamworth"
+                        + over.format("local_authorities"))
     if parameters_folder:
         p.add_argument("--parameters", dest="parameters_dir", metavar="DIR", default=None,
                        help="parameter folder to use instead of the configuration's (e.g. one written by "
@@ -143,27 +211,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runner.experiment import run_experiment
     from .scenarios import load_scenarios
 
-    if args.psa is not None and args.replicates is not None:
-        raise NeighsimError("give --replicates or --psa, not both: with --psa N each of the N replicates uses its "
-                            "own parameter draw")
+    replicates, psa = _replicates(args)
     cfg = _config(args)
+    neighbourhoods = _neighbourhoods(args, cfg)
     scenarios = load_scenarios(args.scenarios, cfg) if args.scenarios else {}
     out = Path(args.out) if args.out else Path("out") / ("run-" + "-".join(scenarios) if scenarios else "baseline")
-    res = run_experiment(cfg, out, scenarios=scenarios, replicates=args.psa or args.replicates or 1,
-                         psa=args.psa is not None,
-                         neighbourhoods=args.neighbourhoods, backend=args.backend, address=args.address,
+    res = run_experiment(cfg, out, scenarios=scenarios, replicates=replicates, psa=psa,
+                         neighbourhoods=neighbourhoods, backend=args.backend, address=args.address,
                          workers=args.workers, resume=args.resume, force_new=args.force_new, chunk=args.chunk,
                          progress=_progress_enabled(args), name="run", contributions=args.contributions)
-    _print_headline(res["summary"], out)
+    _print_headline(res, out, cfg, neighbourhoods)
     return 0
 
 
-def _print_headline(summary, out: Path) -> None:
-    """Five-year ICS headline: each scenario's own level for the comparator, differences for the rest."""
-    s = summary
+def _print_headline(res: dict[str, Any], out: Path, cfg, chosen: list[int] | None) -> None:
+    """Whole-horizon headline for the area run: each scenario's own level for the comparator, differences
+    for the rest; first the area (a local authority, some neighbourhoods, the whole ICS) and whether the
+    totals are a sample's."""
+    from .config import describe_area, describe_sample
+
+    s = res["summary"]
+    nbs = res["manifest"]["neighbourhoods"]
     whole = sorted(p for p in s["period"].unique() if "-" in p and "/" not in p)
-    sel = s[(s["level"] == "ics") & (s["stratum"] == "all") & (s["period"] == (whole[0] if whole else s["period"].max()))]
-    print(f"Results in {out}/ (summary.csv, manifest.json, tasks/); the whole horizon, whole area:")
+    period = whole[0] if whole else s["period"].max()
+    sel = s[(s["level"] == "ics") & (s["stratum"] == "all") & (s["period"] == period)]
+    sample = describe_sample(cfg)
+    print(f"Results in {out}/ (summary.csv, manifest.json, tasks/).")
+    print(f"Area run: {describe_area(cfg, sorted(chosen) if chosen else None, len(nbs))}; "
+          f"{sample or 'every resident'}.")
+    print(f"The whole horizon ({period}), totals for the area run:")
     for outcome in (OUT.emergency_admissions, OUT.bed_days, OUT.deaths, OUT.admissions_falls, OUT.hip_fractures, OUT.qalys,
                     OUT.cost_admissions, OUT.cost_intervention, OUT.roi):
         rows = sel[(sel["outcome"] == outcome) & ((sel["measure"] == "difference")
@@ -185,20 +261,18 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from .runner.experiment import run_experiment
     from .runner.experiment_file import load_experiment
 
-    spec, cfg, scenarios = load_experiment(args.file)
-    if args.parameters_dir is not None:
-        if not Path(args.parameters_dir).is_dir():
-            raise NeighsimError(f"--parameters {args.parameters_dir}: no such folder (expected a folder of parameter "
-                                "files, such as configs/parameters or one written by `neighsim calibrate`)")
-        cfg = cfg.with_overrides(parameters=str(Path(args.parameters_dir).resolve()))
+    spec, cfg, scenarios = load_experiment(args.file, _overrides(args), config=args.config,
+                                           neighbourhoods=not args.neighbourhoods)
+    replicates, psa = _replicates(args, spec.replicates, spec.psa)
+    neighbourhoods = _neighbourhoods(args, cfg) if args.neighbourhoods else spec.neighbourhoods
     out = Path(args.out or spec.out or Path("out") / spec.name)
-    res = run_experiment(cfg, out, scenarios=scenarios, replicates=spec.replicates,
-                         neighbourhoods=spec.neighbourhoods, backend=args.backend or spec.backend,
+    res = run_experiment(cfg, out, scenarios=scenarios, replicates=replicates,
+                         neighbourhoods=neighbourhoods, backend=args.backend or spec.backend,
                          address=args.address or spec.address, workers=args.workers or spec.workers,
                          resume=args.resume, force_new=args.force_new, chunk=args.chunk or spec.chunk,
-                         psa=spec.psa, progress=_progress_enabled(args), name=spec.name,
+                         psa=psa, progress=_progress_enabled(args), name=spec.name,
                          comparator=spec.comparator)
-    _print_headline(res["summary"], out)
+    _print_headline(res, out, cfg, neighbourhoods)
     return 0
 
 
@@ -208,12 +282,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     out = Path(args.dir)
-    if not (out / "summary.csv").is_file():
+    if not any((out / f).is_file() for f in ("results.parquet", "summary.csv")):
         raise NeighsimError(f"{out}: no summary.csv here (run `neighsim run` or `neighsim experiment` first)")
-    paths = write_report(out)
-    print(f"Report written to {out}/:")
-    for name, p in paths.items():
-        print(f"  {name:<10} {p}")
+    from .report import load_run
+
+    data = load_run(out)
+    for area in args.area or [None]:
+        paths = write_report(out, area, data)
+        if args.quiet:
+            continue
+        print(f"Report{f' for {area}' if area else ''} written to {paths['html'].parent}/:")
+        for name, p in paths.items():
+            print(f"  {name:<10} {p}")
     return 0
 
 
@@ -322,7 +402,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
     text = json.dumps(json_schema(args.kind), indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
-        print(f"JSON Schema for {args.kind} files written to {args.out}")
+        if not args.quiet:
+            print(f"JSON Schema for {args.kind} files written to {args.out}")
     else:
         print(text)
     return 0
@@ -363,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "start date and print a summary (or JSON with --json).")
     _add_common(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    _add_quiet(p, "accepted for uniformity: the summary is the result and is printed")
 
     p = sub.add_parser("run", help="run scenarios against the baseline and write an output folder",
                        description="Project the residents month by month (from April 2026, five years unless "
@@ -372,20 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "survivors' unrelated costs left out); see docs/economics.md.")
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO.yaml", help="scenario files (none: baseline only)")
     _add_common(p)
-    p.add_argument("--replicates", type=REPLICATES, default=None, help="replicates, 1 to 100,000 (default 1)")
-    p.add_argument("--psa", type=REPLICATES, default=None, metavar="N",
-                   help="probabilistic sensitivity analysis: N replicates, each with its own draw of every "
-                        "uncertain parameter (shared by all scenarios of that replicate); instead of --replicates")
-    p.add_argument("--scale-up", action="store_true",
-                   help="with --scale below 1: multiply the summary's counts, costs and QALYs by 1/scale, so a "
-                        "sample stands for every resident (rates are unchanged; chance variation is that of the "
-                        "sample). Quick probabilistic analyses; the report says so")
-    p.add_argument("--years", type=YEARS, default=None,
-                   help="projection horizon in whole years, 1 to 20 (default 5: April 2026 - March 2031); the "
-                        "cost-effectiveness adds extra survivors' QALYs beyond it, and annuitises measures that "
-                        "outlast it")
-    p.add_argument("--neighbourhoods", type=NEIGHBOURHOOD, nargs="+", metavar="ID",
-                   help="restrict to these neighbourhood ids (see `neighsim population`)")
+    _add_run_settings(p)
     p.add_argument("--backend", choices=list(BACKENDS), default="processes",
                    help="where tasks run: worker processes on this machine (processes, default), this process "
                         "only (serial) or Ray; the numbers are the same on every backend")
@@ -405,19 +474,23 @@ def build_parser() -> argparse.ArgumentParser:
                                    "probabilistic sensitivity analysis, neighbourhood subset, seed and output "
                                    "folder; writes manifest.json, tasks/, summary.csv and convergence.csv.")
     p.add_argument("file", metavar="EXPERIMENT.yaml")
-    p.add_argument("--backend", choices=list(BACKENDS), default=None, help="override the file's backend")
-    p.add_argument("--address", default=None, help="an existing Ray cluster")
+    _add_common(p, file="EXPERIMENT.yaml")
+    _add_run_settings(p, file="EXPERIMENT.yaml")
+    p.add_argument("--backend", choices=list(BACKENDS), default=None, help="overrides the file's `backend`")
+    p.add_argument("--address", default=None, help="an existing Ray cluster; overrides the file's `address`")
     p.add_argument("--workers", type=WORKERS, default=None,
-                   help="worker processes (processes) or local Ray workers (default: all cores)")
-    p.add_argument("--parameters", dest="parameters_dir", metavar="DIR", default=None,
-                   help="parameter folder to use instead of the configuration's (e.g. one written by "
-                        "`neighsim calibrate`)")
+                   help="worker processes (processes) or local Ray workers (default: all cores); overrides the "
+                        "file's `workers`")
     _add_output(p, "output folder (default: the file's `out`, or out/NAME)")
 
     p = sub.add_parser("report", help="write report.html, report.md, results.xlsx and figures for a run",
                        description="Read an output folder (summary.csv, manifest.json, validation.csv) and write "
                                    "a self-contained report.html, report.md, results.xlsx and figures/*.png.")
     p.add_argument("dir", metavar="DIR", help="output folder of `neighsim run` or `neighsim experiment`")
+    p.add_argument("--area", action="append", metavar="NAME",
+                   help="write the whole report for one place, locality or neighbourhood (any case; the start of a "
+                        "neighbourhood's name will do) into DIR/areas/NAME/ instead; repeatable")
+    _add_quiet(p, "do not list the files written (errors are still printed)")
 
     p = sub.add_parser("calibrate", help="fit parameters to published targets (Optuna) and write a parameter folder",
                        description="Fit the chosen parameters to a targets file with Optuna's TPE sampler: each "
@@ -447,7 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="parameter folder to start from (default: the configuration's)")
     p.add_argument("--out", default="out/calibration", help="output folder (default out/calibration)")
     p.add_argument("--resume", action="store_true", help="add trials to the study already in --out")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_quiet(p)
 
     p = sub.add_parser("validate", help="run the baseline and compare it with published figures",
                        description="Run the baseline for the whole horizon and write validation.csv (target, "
@@ -460,11 +533,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicates", type=REPLICATES, default=3,
                    help="baseline replicates pooled (default 3: life expectancy of one local authority in one "
                         "year is otherwise too noisy to judge)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_quiet(p)
 
-    sub.add_parser("plan", help="print the monthly step plan and the registered interventions",
-                   description="Print the fixed order of processes, their random streams and the hazard "
-                               "modifiers interventions can use.")
+    p = sub.add_parser("plan", help="print the monthly step plan and the registered interventions",
+                       description="Print the fixed order of processes, their random streams and the hazard "
+                                   "modifiers interventions can use.")
+    _add_quiet(p, "accepted for uniformity: the plan is the result and is printed")
 
     p = sub.add_parser("bench", help="measure speed and memory of the engine",
                        description="Build the population, compile (or load) the kernels, run 60 months in one "
@@ -479,7 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-starsim", action="store_true", help="skip the Starsim reference run")
     p.add_argument("--per-agent-months", type=_number(int, 1, 60, "a whole number of months"), default=1,
                    help="months the (slow) per-agent path runs for the speed-up ratio (default 1)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_quiet(p)
 
     p = sub.add_parser("schema", help="print the JSON Schema of an input file format (for editors)",
                        description="Print the JSON Schema of configs/ics.yaml (ics), scenario files (scenario), "
@@ -487,6 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the same models that validate them.")
     p.add_argument("kind", choices=["ics", "scenario", "experiment", "parameters"])
     p.add_argument("--out", metavar="FILE", default=None, help="write to FILE instead of printing")
+    _add_quiet(p, "with --out, do not say where the schema was written")
 
     for extra in EXTRA_PARSERS:
         extra(sub)
@@ -523,6 +598,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     results = run_sensitivities(cfg, args.scenario, None, parameters=args.parameters, candidates=args.candidates,
                                 low=args.low, high=args.high, rebuild=args.rebuild, replicates=args.replicates,
                                 workers=args.workers, progress=_progress_enabled(args))
+    from .config import describe_area
     from .runner.sensitivity import _write
 
     for name, res in results.items():
@@ -537,7 +613,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         print(f"One-way sensitivity of {m['scenario']} against the baseline: {m['n_candidates']} parameters at "
               f"their {args.low:g} and {args.high:g} quantiles{reps}, {m['simulations']} simulations{shared} in "
               f"{m['workers']} process{'es' if m['workers'] > 1 else ''}, {m['seconds']:.0f} s.")
-        print(f"Whole projection ({m['period']}), whole area; money, QALYs and admissions {sample}.")
+        print(f"Whole projection ({m['period']}), {describe_area(cfg, None, None)}; money, QALYs and admissions "
+              f"{sample}.")
         print(f"Central nmb_20000 {m['central']['nmb_20000']:,.0f}; the {args.top} widest swings:")
         top = table[table["outcome"] == "nmb_20000"].head(args.top)
         for r in top.itertuples():
@@ -605,7 +682,7 @@ def _sensitivity_parser(sub: Any) -> None:
                    help="rows of the tornado to print (default 10)")
     p.add_argument("--out", default=None, help="output folder (default out/sensitivity-SCENARIO; with several "
                                                 "scenario files out/sensitivity, one subfolder each)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_quiet(p)
 
 
 EXTRA_PARSERS.append(_sensitivity_parser)

@@ -224,9 +224,44 @@ class ParameterSet:
         return [
             {"parameter": k, "value": p.value, "unit": p.unit, "uncertainty": p.describe_uncertainty(),
              "source": p.source, "confidence": p.confidence, "assumption": p.is_assumption,
-             "calibrated": p.calibrated, "note": p.note, "file": p.file}
+             "calibrated": p.calibrated, "note": p.note, "file": p.file, "plugin": p.plugin}
             for k, p in sorted(self._p.items())
         ]
+
+
+class ReadRecorder(ParameterSet):
+    """A ParameterSet that notes every parameter read (`seen`); '*' when everything is read at once: what
+    a run used (its report lists those) and what a one-way sensitivity needs to re-run."""
+
+    def __init__(self, params: ParameterSet, seen: set[str]):
+        super().__init__(dict(params.items()), params.joint)
+        self.seen = seen
+
+    def __getitem__(self, key: str) -> Any:
+        self.seen.add(key)
+        return super().__getitem__(key)
+
+    def spec(self, key: str):
+        self.seen.add(key)
+        return super().spec(key)
+
+    def items(self):
+        self.seen.add("*")
+        return super().items()
+
+    def values(self) -> dict[str, Any]:
+        self.seen.add("*")
+        return super().values()
+
+    def table(self) -> list[dict[str, Any]]:
+        self.seen.add("*")
+        return super().table()
+
+    def update(self, values: dict[str, Any]) -> ParameterSet:
+        return ReadRecorder(ParameterSet.update(self, values), self.seen)
+
+    def draw(self, rng: np.random.Generator) -> ParameterSet:
+        return ReadRecorder(ParameterSet.draw(self, rng), self.seen)
 
 
 # --- the file format, as pydantic models (also published as JSON Schema by `neighsim schema parameters`) ---

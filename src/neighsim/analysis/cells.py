@@ -9,6 +9,9 @@ comparator (rows paired on replicate and draw) never hold more than one block of
 Missing cells: a count absent from a run is zero there (counts are stored only where non-zero, so a
 mean over runs that skipped them would be biased upwards); any other outcome (a rate, a life
 expectancy, an inequality index) is missing, not zero, and is left out of that cell's statistics.
+
+The statistics go, a block at a time, to results.parquet (every row) and summary.csv (the rows that fit
+in a spreadsheet: `in_csv`); `read_results` reads them back (docs/outputs.md).
 """
 
 from __future__ import annotations
@@ -19,13 +22,34 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 CELL = ["outcome", "period", "level", "area", "stratum"]
 BLOCK = 16_384  # cells per block: runs x BLOCK x 8 bytes at a time
 COLUMNS = ["scenario", "outcome", "period", "level", "area", "stratum", "measure", "mean", "lower", "upper", "n"]
+STRINGS = COLUMNS[:7]
+RESULTS_FILE, SUMMARY_FILE = "results.parquet", "summary.csv"
+# results.parquet: plain Parquet (no pandas metadata), documented in docs/outputs.md
+SCHEMA = pa.schema([(c, pa.string()) for c in STRINGS]
+                   + [(c, pa.float64()) for c in ("mean", "lower", "upper")] + [("n", pa.int64())])
+ROW_GROUP = 131_072  # rows per Parquet row group: readers stream a few MB at a time
+# summary.csv is what fits in a spreadsheet (Excel: 1,048,576 rows): below place level (localities,
+# neighbourhoods) only stratum "all"; their splits by deprivation are in results.parquet alone
+SMALL_AREAS = ("locality", "neighbourhood")
+SMALL_AREA_STRATA = ("all",)
+EXCEL_ROWS = 1_048_576  # header included
+
+
+def in_csv(df: pd.DataFrame) -> np.ndarray:
+    """Which result rows summary.csv keeps (every row is in results.parquet)."""
+    small = df["level"].isin(SMALL_AREAS).to_numpy(dtype=bool)
+    return ~small | df["stratum"].isin(SMALL_AREA_STRATA).to_numpy(dtype=bool)
 
 
 class CellStore:
@@ -191,21 +215,84 @@ def _csv_field(value: str) -> str:
     return buf.getvalue()[1:-len(os.linesep)]
 
 
-def write_summary_csv(main: CellStore, econ: CellStore, scenarios: list[str], comparator: str,
-               order: list[tuple[int, int]], path: Path) -> pd.DataFrame:
-    """summary.csv block by block (the rows and order of a summary held in memory: scenario, cell,
-    measure; then the paired economics); returns the rows at ICS level for the console headline."""
-    tmp = path.with_suffix(".csv.tmp")
+class ResultsWriter:
+    """results.parquet (every row) and summary.csv (the rows `in_csv` keeps; none when `csv` is None),
+    written as the blocks of rows come, so memory stays flat: Parquet row groups of ROW_GROUP rows (a
+    remainder held until the next block), CSV text block by block. Each file is written beside its
+    path (`.tmp`) and moved there by close()."""
+
+    def __init__(self, parquet: Path, csv: Path | None = None):
+        self.parquet, self.csv = Path(parquet), (Path(csv) if csv is not None else None)
+        self._pq_tmp = self.parquet.with_name(self.parquet.name + ".tmp")
+        self._csv_tmp = self.csv.with_name(self.csv.name + ".tmp") if self.csv else None
+        self._writer = pq.ParquetWriter(self._pq_tmp, SCHEMA, compression="snappy", store_schema=False)
+        self._pending: list[pa.Table] = []
+        self._n_pending = 0
+        self.rows = self.csv_rows = 0
+        if self._csv_tmp is not None:
+            self._csv_tmp.write_text(csv_text(pd.DataFrame(columns=COLUMNS)), encoding="utf-8")
+
+    def write(self, df: pd.DataFrame) -> None:
+        """Rows with COLUMNS (others are ignored), in the order they go to both files."""
+        if not len(df):
+            return
+        df = df[COLUMNS].assign(n=df["n"].astype(np.int64))
+        table = pa.Table.from_pandas(df, schema=SCHEMA, preserve_index=False).replace_schema_metadata(None)
+        self._pending.append(table)
+        self._n_pending += len(table)
+        self.rows += len(table)
+        if self._n_pending >= ROW_GROUP:
+            self._flush(final=False)
+        if self._csv_tmp is not None:
+            keep = df[in_csv(df)]
+            with self._csv_tmp.open("a", encoding="utf-8", newline="") as fh:
+                fh.write(csv_text(keep, header=False))
+            self.csv_rows += len(keep)
+
+    def _flush(self, final: bool) -> None:
+        if not self._pending:
+            return
+        table = pa.concat_tables(self._pending)
+        full = len(table) if final else len(table) // ROW_GROUP * ROW_GROUP
+        if full:
+            self._writer.write_table(table.slice(0, full), row_group_size=ROW_GROUP)
+        rest = table.slice(full)
+        self._pending, self._n_pending = ([rest] if len(rest) else []), len(rest)
+
+    def close(self) -> None:
+        """Finish both files and move them into place."""
+        self._flush(final=True)
+        self._writer.close()
+        self._pq_tmp.replace(self.parquet)
+        if self._csv_tmp is not None:
+            self._csv_tmp.replace(self.csv)
+
+    def abort(self) -> None:
+        self._writer.close()
+        for p in (self._pq_tmp, self._csv_tmp):
+            if p is not None:
+                p.unlink(missing_ok=True)
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_results(main: CellStore, econ: CellStore, scenarios: list[str], comparator: str,
+                  order: list[tuple[int, int]], out: ResultsWriter) -> pd.DataFrame:
+    """The summary's rows block by block (scenario, cell, measure; then the paired economics) to `out`;
+    returns the rows at ICS level for the console headline."""
     head: list[pd.DataFrame] = []
-    first = True
 
     def emit(df: pd.DataFrame) -> None:
-        nonlocal first
         measure = pd.factorize(df["measure"], sort=True)[0]  # sorted like the labels (none is missing)
         df = df.take(np.lexsort((measure, df["_pos"].to_numpy())))[COLUMNS]  # stable, as sort_values
-        with tmp.open("w" if first else "a", encoding="utf-8", newline="") as fh:
-            fh.write(csv_text(df, header=first))
-        first = False
+        out.write(df)
         head.append(df[df["level"] == "ics"])
 
     cells = main.freeze()
@@ -245,10 +332,85 @@ def write_summary_csv(main: CellStore, econ: CellStore, scenarios: list[str], co
                                      describe(mat.block(j0, j1)[:, keep]), pos))
         if frames:
             emit(ratios_of_means(pd.concat(frames, ignore_index=True)))
-    if first:
-        pd.DataFrame(columns=COLUMNS).to_csv(tmp, index=False)
-    tmp.replace(path)
     return pd.concat(head, ignore_index=True) if head else pd.DataFrame(columns=COLUMNS)
+
+
+def read_results(out: str | Path, filters: Any = None, *, objects: bool = False, **match: Any) -> pd.DataFrame:
+    """The summary rows of an output folder: results.parquet (every row), or in a folder written before it
+    existed summary.csv (which then had every row; its joint strata relabelled as now: "sex=male &
+    imd_quintile=1"). Columns COLUMNS: strings, float64 mean/lower/upper (NaN where missing), int64 n.
+
+    Only the matching rows are read into memory (the filter is pushed down to the Parquet reader):
+    `match` gives columns' values (`level="neighbourhood"`, `stratum=["all", "core20=yes"]`); `filters` a
+    pyarrow expression or pyarrow.parquet.read_table's list of tuples. `objects`: string columns as Python
+    str objects, each distinct value one object shared by its rows (pandas' default string dtype
+    otherwise)."""
+    from ..errors import NeighsimError
+
+    d = Path(out)
+    expr = _expression(filters, match)
+    p = d / RESULTS_FILE
+    if p.is_file():
+        try:
+            table = pq.read_table(p, columns=COLUMNS, filters=expr, read_dictionary=STRINGS if objects else None)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise NeighsimError(f"{p}: not a neighsim results file ({' '.join(str(exc).split())[:150]})") from None
+    elif (d / SUMMARY_FILE).is_file():
+        table = _read_csv_results(d / SUMMARY_FILE)
+        if expr is not None:
+            table = table.filter(expr)
+        if objects:
+            table = pa.table({c: pc.dictionary_encode(table[c]) if c in STRINGS else table[c] for c in COLUMNS})
+    else:
+        raise NeighsimError(f"{d}: no {RESULTS_FILE} or {SUMMARY_FILE} here; run `neighsim run --out {d}` first")
+    df = table.to_pandas()
+    del table
+    if objects:
+        for c in STRINGS:  # each category's one object, taken by code: no copy of a string per row
+            col = df[c]
+            values = np.asarray(col.cat.categories.astype(object), dtype=object)[col.cat.codes.to_numpy()]
+            df[c] = pd.Series(values, index=df.index, dtype=object)
+    return df
+
+
+def _expression(filters: Any, match: dict[str, Any]) -> pc.Expression | None:
+    parts = []
+    if filters is not None:
+        parts.append(filters if isinstance(filters, pc.Expression) else pq.filters_to_expression(filters))
+    for col, want in match.items():
+        if col not in COLUMNS:
+            raise TypeError(f"read_results: no column {col!r}; columns are {', '.join(COLUMNS)}")
+        many = isinstance(want, list | tuple | set | frozenset)
+        parts.append(pc.field(col).isin(list(want)) if many else pc.field(col) == want)
+    if not parts:
+        return None
+    expr = parts[0]
+    for e in parts[1:]:
+        expr = expr & e
+    return expr
+
+
+def _read_csv_results(p: Path) -> pa.Table:
+    """An older folder's summary.csv as results.parquet's table (pyarrow's reader: a fraction of pandas'
+    memory)."""
+    from pyarrow import csv as pacsv
+
+    from ..errors import NeighsimError
+    from .summary import STRATUM_JOIN
+
+    types = {c: t for c, t in zip(SCHEMA.names, SCHEMA.types, strict=True)}
+    try:
+        with p.open("rb") as fh:
+            fh.readline().decode("utf-8")  # a file that is not text fails here, with a plain message
+        table = pacsv.read_csv(p, convert_options=pacsv.ConvertOptions(
+            column_types=types, strings_can_be_null=False, null_values=[""], quoted_strings_can_be_null=False))
+    except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
+        raise NeighsimError(f"{p}: not a neighsim summary ({' '.join(str(exc).split())[:150]})") from None
+    missing = [c for c in COLUMNS if c not in table.column_names]
+    if missing:
+        raise NeighsimError(f"{p}: missing column(s) {missing}; expected {COLUMNS}")
+    stratum = pc.replace_substring(table["stratum"], ",", STRATUM_JOIN)
+    return pa.table({c: stratum if c == "stratum" else table[c] for c in COLUMNS}).cast(SCHEMA)
 
 
 def open_workdir(out: Path) -> tempfile.TemporaryDirectory:

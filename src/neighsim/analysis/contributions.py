@@ -108,7 +108,7 @@ def _read(main: CellStore, scenario: str, order: list[tuple[int, int]], cols: np
 def contribution_rows(main: CellStore, plans: Mapping[str, Any], order: list[tuple[int, int]],
                       outcomes: Sequence[str] = OUTCOMES) -> pd.DataFrame:
     """summary.csv rows (COLUMNS) of every package's contributions. `main` must be frozen (its columns
-    fixed, as write_summary_csv leaves it); each plan gives package, interventions, order, shapley and
+    fixed, as write_results leaves it); each plan gives package, interventions, order, shapley and
     scenario_for(members)."""
     if not plans:
         return pd.DataFrame(columns=COLUMNS)

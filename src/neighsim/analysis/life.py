@@ -13,6 +13,7 @@ from ..recorder import LT_AGE_STARTS, SEX_LABELS
 from .grouping import group_sum, sorted_codes
 from .inequality import sii_rii
 from .lifetable import life_expectancies
+from .summary import joint_stratum
 
 KEYS = ["scenario", "replicate", "param_draw"]
 
@@ -89,8 +90,8 @@ def life_expectancy_table(lt: pd.DataFrame, geo: Geography, period: str) -> pd.D
             sx = SEX_LABELS[int(sex)]
             rows.append({**base, "stratum": f"sex={sx}", "outcome": OUT.life_expectancy, "value": le})
             for q, le_q in by_quintile[key]:
-                rows.append({**base, "stratum": f"sex={sx},imd_quintile={q}", "outcome": OUT.life_expectancy,
-                             "value": le_q})
+                rows.append({**base, "stratum": joint_stratum(f"sex={sx}", f"imd_quintile={q}"),
+                             "outcome": OUT.life_expectancy, "value": le_q})
             les, pop = np.full(10, np.nan), np.zeros(10)
             for d in range(1, 11):
                 if key + (d,) in pops:

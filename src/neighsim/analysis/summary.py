@@ -1,8 +1,8 @@
 """From task counts to the tidy summary: periods, areas, strata, outcomes, paired differences, intervals.
 
-summary.csv has one row per scenario x outcome x period x level x area x stratum x measure with
-mean, lower and upper (2.5th and 97.5th percentiles across replicates and parameter draws). The
-schema is documented in docs/outputs.md.
+results.parquet has one row per scenario x outcome x period x level x area x stratum x measure with
+mean, lower and upper (2.5th and 97.5th percentiles across replicates and parameter draws); summary.csv
+the rows of them that fit in a spreadsheet. The schema is documented in docs/outputs.md.
 """
 
 from __future__ import annotations
@@ -98,6 +98,19 @@ def _areas(geo: Geography) -> tuple[dict[int, str], dict[int, str]]:
 
 STRATA_ALL_LEVELS = ("all", "core20", "imd_quintile")
 STRATA_TOP_LEVELS = ("all", "sex", "imd_decile", "imd_quintile", "age_band", "core20")
+# A stratum of several dimensions, e.g. "sex=female & imd_quintile=1": no comma, quote or newline in any
+# label, so summary.csv never quotes one (older folders wrote "sex=female,imd_quintile=1").
+STRATUM_JOIN = " & "
+
+
+def joint_stratum(*parts: str) -> str:
+    """One stratum label of several `dim=value` parts."""
+    return STRATUM_JOIN.join(parts)
+
+
+def stratum_parts(stratum: str) -> list[str]:
+    """The `dim=value` parts of a stratum label (also the comma-joined labels of older folders)."""
+    return [p.strip() for p in stratum.replace(",", STRATUM_JOIN).split(STRATUM_JOIN.strip())]
 
 
 def _stratum_values(df: pd.DataFrame, dim: str) -> pd.Series:
@@ -200,7 +213,7 @@ def summarise_replicates(df: pd.DataFrame, comparator: str = "baseline") -> pd.D
     import tempfile
     from pathlib import Path
 
-    from .cells import CellStore, write_summary_csv
+    from .cells import RESULTS_FILE, CellStore, ResultsWriter, read_results, write_results
 
     with tempfile.TemporaryDirectory() as tmp:
         store = CellStore(Path(tmp), is_count)
@@ -210,5 +223,6 @@ def summarise_replicates(df: pd.DataFrame, comparator: str = "baseline") -> pd.D
             store.add(str(scen), int(rep), int(draw), g)
         order = sorted({r for runs in store.runs.values() for r in runs})
         scenarios = sorted(store.runs)
-        write_summary_csv(store, econ, scenarios, comparator, order, Path(tmp) / "summary.csv")
-        return pd.read_csv(Path(tmp) / "summary.csv", keep_default_na=False, na_values=[""])
+        with ResultsWriter(Path(tmp) / RESULTS_FILE) as out:
+            write_results(store, econ, scenarios, comparator, order, out)
+        return read_results(tmp)

@@ -121,17 +121,19 @@ def ics_population(cfg: ICSConfig) -> _Areas:
     Reuses the runner's population when the configuration already covers the whole ICS."""
     from ..runner.tasks import config_key, get_population
 
+    # the whole ICS's starting residents are the population's reference; no neighbourhood's network is
+    # needed here, so none is built for this (a run builds only its own neighbourhoods')
     if cfg.population.local_authorities is None:
-        pop = get_population(cfg)
-        return _Areas(pop.cohort, pop.geography)
+        pop = get_population(cfg, ())
+        return _Areas(pop.reference.cohort, pop.geography)
     full = cfg.with_overrides(population={"local_authorities": None})
     key = config_key(full)
     if key not in _ICS_CACHE:
         from ..population import build_population
 
-        pop = build_population(full)
+        pop = build_population(full, neighbourhoods=())
         _ICS_CACHE.clear()
-        _ICS_CACHE[key] = _Areas(pop.cohort, pop.geography)
+        _ICS_CACHE[key] = _Areas(pop.reference.cohort, pop.geography)
     return _ICS_CACHE[key]
 
 

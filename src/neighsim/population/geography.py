@@ -103,7 +103,7 @@ def build_geography(cfg: GeographyConfig, lsoa_pop: pd.Series, las: list[str],
             loc_names.append(la)
     lk["place"] = np.where(lk["lad19_name"] == STOKE, STOKE, "Staffordshire")
     localities = pd.DataFrame({"id": range(len(loc_names)), "name": loc_names})
-    localities["place"] = np.where(localities["name"].str.startswith(STOKE), STOKE, "Staffordshire")
+    localities["place"] = localities["name"].map(place_of_locality)
 
     if cfg.neighbourhood_file:
         nb_of_lsoa = read_neighbourhood_file(cfg.neighbourhood_file, lk["lsoa11_code"], config_file)
@@ -205,3 +205,8 @@ def read_neighbourhood_file(path: str | Path, lsoas: pd.Series, config_file: str
     out = df.set_index("lsoa11_code")["neighbourhood"].str.strip()
     out.attrs["path"] = str(p)
     return out
+
+
+def place_of_locality(name: str) -> str:
+    """The place a locality belongs to: Stoke-on-Trent's localities, else Staffordshire's districts."""
+    return STOKE if name.startswith(STOKE) else "Staffordshire"

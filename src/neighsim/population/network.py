@@ -110,7 +110,8 @@ def build_network(household: np.ndarray, age: np.ndarray, neighbourhood: np.ndar
     dst_all = np.concatenate([hh_dst, b[ok]])
     lo, hi = np.minimum(src_all, dst_all), np.maximum(src_all, dst_all)
     pairs = np.sort(lo.astype(np.int64) * n + hi)  # sorted and deduplicated (np.unique hashes: slower here)
-    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
+    if len(pairs):
+        pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
     lo, hi = pairs // n, pairs % n
     mat = sp.coo_matrix((np.ones(2 * len(lo), np.int8), (np.r_[lo, hi], np.r_[hi, lo])), shape=(n, n)).tocsr()
     mat.sort_indices()

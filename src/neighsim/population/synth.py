@@ -10,16 +10,25 @@ Steps (docs/population.md explains each and which figures are assumptions):
    (with diagnosis) and frailty (attributes.py) by age, sex and deprivation, shaped between LSOAs by
    the IoD2019 comparative illness and disability ratio, with the cells' targets for the engine.
 5. Households per LSOA to the Census 2021 counts; fuel-poor households to each LA's DESNZ rate,
-   placed by the 'indoors' living-environment sub-domain and income deprivation; then the LAs asked
-   for are kept (the whole ICS stays as the engine's reference, processes/reference.py).
-6. A social network per neighbourhood.
-Per-resident draws come from the counter-based streams, keyed on the resident id.
+   placed by the 'indoors' living-environment sub-domain and income deprivation; then the LAs (and
+   neighbourhoods) asked for are kept (the whole ICS stays as the engine's reference,
+   processes/reference.py).
+6. A social network per neighbourhood, built only for the neighbourhoods kept.
+Per-resident draws come from the counter-based streams, keyed on the resident id (the network's on
+the resident id and stub number, paired within each neighbourhood), so a build of some neighbourhoods
+gives exactly their residents, households and ties in the whole-ICS build (tested).
+
+Steps 1-5 run for the whole ICS in every build: the engine normalises its rates on every starting
+resident (processes/reference.py), the frailty curve is solved on all of them, and fuel-poor
+households are drawn per LA. Only the network (over half of a whole build) is per neighbourhood.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +36,7 @@ import pandas as pd
 
 from ..agents.cohort import Cohort
 from ..config import LOCAL_AUTHORITIES, ICSConfig, load_config
+from ..errors import NeighsimError
 from ..parameters import ParameterSet, load_parameters
 from ..processes.common import MAX_AGE
 from ..processes.reference import StartingPopulation
@@ -51,28 +61,32 @@ class Population:
     network: Network
     reference: StartingPopulation  # the whole ICS at the start: what rates are normalised on
     timings: dict[str, float] = field(default_factory=dict)
+    built: tuple[int, ...] | None = None  # the neighbourhoods whose residents `cohort` holds; None: all
 
     # --- layout --------------------------------------------------------------------------------
     def neighbourhood_rows(self, nid: int) -> np.ndarray:
         return np.flatnonzero(self.cohort.neighbourhood == nid)
 
     def neighbourhood_bounds(self) -> dict[int, tuple[int, int]]:
-        """Rows are contiguous per neighbourhood: {id: (start, stop)}."""
+        """Rows are contiguous per neighbourhood: {id: (start, stop)} (start == stop for one not built)."""
         nb = self.cohort.neighbourhood
         ids = self.geography.neighbourhoods["id"].to_numpy()
         starts = np.searchsorted(nb, ids, side="left")
         stops = np.searchsorted(nb, ids, side="right")
         return {int(i): (int(a), int(b)) for i, a, b in zip(ids, starts, stops, strict=True)}
 
+    def holds(self, neighbourhoods: Iterable[int] | None) -> bool:
+        """Whether the residents of these neighbourhoods (None: of every one) are here."""
+        if self.built is None:
+            return True
+        return neighbourhoods is not None and set(neighbourhoods) <= set(self.built)
+
     def subset(self, neighbourhoods: list[int]) -> Population:
         """The residents, households and ties of some neighbourhoods (ids unchanged)."""
-        known = set(self.geography.neighbourhood_ids())
-        bad = [n for n in neighbourhoods if n not in known]
-        if bad:
-            from ..errors import NeighsimError
-
-            raise NeighsimError(f"unknown neighbourhood ids {bad}; known ids are {sorted(known)} "
-                                "(see `neighsim population`)")
+        _check_ids(self.geography, neighbourhoods)
+        if not self.holds(neighbourhoods):
+            raise NeighsimError(f"neighbourhoods {sorted(set(neighbourhoods) - set(self.built or ()))} were not "
+                                f"built in this population (it holds {list(self.built or ())})")
         bounds = self.neighbourhood_bounds()
         blocks = [bounds[n] for n in sorted(neighbourhoods)]
         rows = np.concatenate([np.arange(a, b) for a, b in blocks])
@@ -87,12 +101,66 @@ class Population:
         net = Network(np.concatenate(indptr), np.concatenate(indices).astype(np.int32), -1, -1)
         return Population(self.config, self.params, self.geography, self.cohort.subset(rows),
                           self.household_lsoa, self.household_fuel_poor, net, self.reference,
-                          dict(self.timings))
+                          dict(self.timings), tuple(sorted(set(neighbourhoods))))
+
+    def select(self, neighbourhoods: Iterable[int] | None = None, progress: bool = False) -> Population:
+        """The same starting residents with other neighbourhoods kept (None: every one), without
+        synthesising anything again: their rows of the whole-ICS start and their network (what a build
+        asked for them gives)."""
+        nbs = None if neighbourhoods is None else tuple(neighbourhoods)
+        stages = _Stages(progress, 1)
+        try:
+            return _assemble(self.config, self.params, self.geography, self.reference, self.household_lsoa,
+                             self.household_fuel_poor, nbs, stages, {}, time.perf_counter())
+        finally:
+            stages.close()
 
     @property
     def n_households(self) -> int:
         hh = self.cohort.household
         return int(len(np.unique(hh[hh >= 0])))
+
+
+class UnknownNeighbourhoods(NeighsimError):
+    """Neighbourhood ids the geography (of the configuration's LAs) does not have."""
+
+    def __init__(self, bad: list[int], known: list[int]):
+        self.bad, self.known = bad, known
+        super().__init__(f"unknown neighbourhood ids {bad}; known ids are {known} (see `neighsim population`)")
+
+
+def _check_ids(geo: Geography, neighbourhoods: Iterable[int]) -> None:
+    known = set(geo.neighbourhood_ids())
+    bad = [n for n in neighbourhoods if n not in known]
+    if bad:
+        raise UnknownNeighbourhoods(bad, sorted(known))
+
+
+class _Stages:
+    """Progress of a build on stderr: a bar over its stages, named as they start (nothing without
+    progress)."""
+
+    def __init__(self, progress: bool, total: int):
+        self.bar = None
+        if progress:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="population", unit="stage", file=sys.stderr, leave=False,
+                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+
+    def start(self, what: str, first: bool = False) -> None:
+        """Stage `what` begins (and the one before it is done)."""
+        if self.bar is not None:
+            if not first:
+                self.bar.update(1)
+            self.bar.set_postfix_str(what)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            if self.bar.n < self.bar.total:
+                self.bar.set_postfix_str("done")
+                self.bar.update(self.bar.total - self.bar.n)
+            self.bar.close()
 
 
 def _female_share(las: pd.Series) -> np.ndarray:
@@ -104,9 +172,23 @@ def _female_share(las: pd.Series) -> np.ndarray:
 
 
 def build_population(config: ICSConfig | None = None, params: ParameterSet | None = None,
-                     progress: bool = False) -> Population:
+                     progress: bool = False, neighbourhoods: Iterable[int] | None = None) -> Population:
+    """The residents at the start date of the configuration's LAs, or only of `neighbourhoods` (ids of
+    the whole-ICS geography, `neighsim population`): exactly their residents, households and ties in the
+    whole build, with the whole ICS as the reference and the geography of the configuration's LAs.
+    `progress`: a bar of the stages on stderr."""
     cfg = config or load_config()
-    p = params or load_parameters(cfg.parameters_dir())
+    stages = _Stages(progress, 5)
+    try:
+        stages.start("projection" if params is not None else "parameters and projection", first=True)
+        p = params or load_parameters(cfg.parameters_dir())
+        return _build(cfg, p, None if neighbourhoods is None else tuple(neighbourhoods), stages)
+    finally:
+        stages.close()
+
+
+def _build(cfg: ICSConfig, p: ParameterSet, neighbourhoods: tuple[int, ...] | None, stages: _Stages
+           ) -> Population:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     streams = Streams(cfg.seed, 0)
@@ -138,6 +220,7 @@ def build_population(config: ICSConfig | None = None, params: ParameterSet | Non
     timings["project"] = time.perf_counter() - t0
 
     # 3. Geography on the full (unscaled) published population of every LSOA.
+    stages.start("geography")
     geo_all = build_geography(cfg.geography, lsoa_total, list(LOCAL_AUTHORITIES), cfg.source or "configs/ics.yaml")
     lk_all = geo_all.lsoas
     order = raw.reset_index().set_index("lsoa11_code").loc[lk_all["lsoa11_code"], "index"].to_numpy()
@@ -147,29 +230,57 @@ def build_population(config: ICSConfig | None = None, params: ParameterSet | Non
     hh_offset = np.r_[0, np.cumsum(hh_all)]
     keep = lk_all["lad19_name"].isin(las).to_numpy()
     geo = restrict_geography(geo_all, las, keep)
+    if neighbourhoods is not None:
+        _check_ids(geo, neighbourhoods)  # before the work, not after it
     timings["geography"] = time.perf_counter() - t0
 
     # 4-5. Residents of the whole ICS, their health, households and fuel poverty: rates are normalised
     # on all of them (processes/reference.py), and an LA built alone gets the same residents.
+    stages.start(f"residents and health of the whole ICS ({int(counts_all.sum()):,})")
     start = _residents(counts_all, res_offset, lk_all, p, streams)
+    stages.start("households")
     household_lsoa, household_fuel_poor = _households(start.cohort, lk_all, hh_all, hh_offset, p, streams)
     timings["attributes"] = time.perf_counter() - t0
-    if keep.all():
-        c = start.cohort
-    else:
+    if not keep.all():
         new_row = np.where(keep, np.cumsum(keep) - 1, -1)
-        c = start.cohort.subset(np.flatnonzero(keep[start.cohort.lsoa]))
-        c["lsoa"] = new_row[c.lsoa]
-        c["la"] = geo.lsoas["la_id"].to_numpy()[c.lsoa]
         household_lsoa = np.where(household_lsoa >= 0, new_row[np.maximum(household_lsoa, 0)], -1).astype(np.int32)
+    return _assemble(cfg, p, geo, start, household_lsoa, household_fuel_poor, neighbourhoods, stages, timings, t0)
+
+
+def _assemble(cfg: ICSConfig, p: ParameterSet, geo: Geography, start: StartingPopulation, household_lsoa: np.ndarray,
+              household_fuel_poor: np.ndarray, neighbourhoods: Iterable[int] | None, stages: _Stages,
+              timings: dict[str, float], t0: float) -> Population:
+    """The residents of the geography's LAs (and of `neighbourhoods` only, if given) taken from the
+    whole-ICS start, and their social network (6)."""
+    built = None
+    if neighbourhoods is not None:
+        built = tuple(sorted({int(n) for n in neighbourhoods}))
+        _check_ids(geo, built)
+        if set(built) == set(geo.neighbourhood_ids()):
+            built = None  # every one: the whole build
+    keep = start.lsoas["lad19_name"].isin(geo.las).to_numpy()
+    sc = start.cohort
+    if keep.all() and built is None:
+        c = sc
+    else:
+        chosen = keep[sc.lsoa]
+        if built is not None:
+            chosen &= np.isin(sc.neighbourhood, built)
+        c = sc.subset(np.flatnonzero(chosen))
+        if not keep.all():
+            new_row = np.where(keep, np.cumsum(keep) - 1, -1)
+            c["lsoa"] = new_row[c.lsoa]
+            c["la"] = geo.lsoas["la_id"].to_numpy()[c.lsoa]
     timings["households"] = time.perf_counter() - t0
 
-    # 6. Social network.
+    # 6. Social network, of the residents kept only (ties never cross neighbourhoods).
+    n_nb = len(built) if built is not None else len(geo.neighbourhoods)
+    stages.start(f"social network ({n_nb} neighbourhood{'s' if n_nb != 1 else ''}, {c.n:,} residents)")
     net = build_network(c.household.astype(np.int64), c.age_months / 12.0, c.neighbourhood.astype(np.int64), c.id,
-                        streams, cfg.network.mean_extra_ties, cfg.network.age_sd)
+                        Streams(cfg.seed, 0), cfg.network.mean_extra_ties, cfg.network.age_sd)
     timings["network"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t0
-    return Population(cfg, p, geo, c, household_lsoa, household_fuel_poor, net, start, timings)
+    return Population(cfg, p, geo, c, household_lsoa, household_fuel_poor, net, start, timings, built)
 
 
 def _residents(counts: np.ndarray, res_offset: np.ndarray, lk: pd.DataFrame, p: ParameterSet,
@@ -253,11 +364,12 @@ def _assign_fuel_poverty(household_lsoa: np.ndarray, lk: pd.DataFrame, p: Parame
     w = np.exp(logw)[household_lsoa[built]]
     key = np.full(len(household_lsoa), -np.inf)
     key[built] = np.log(np.maximum(s.uniform("synth.fuel_poverty", 0, built), 1e-300)) / w
-    la_of_hh = np.full(len(household_lsoa), "", dtype=object)
-    la_of_hh[built] = lk["lad19_name"].to_numpy()[household_lsoa[built]]
+    names, la_of_lsoa = np.unique(lk["lad19_name"].to_numpy(), return_inverse=True)  # LA codes, not strings
+    la_of_hh = np.full(len(household_lsoa), -1, dtype=np.int64)
+    la_of_hh[built] = la_of_lsoa[household_lsoa[built]]
     out = np.zeros(len(household_lsoa), dtype=bool)
-    for la in np.unique(la_of_hh[built]):
-        members = np.flatnonzero(la_of_hh == la)
-        k = int(round(rate[la] * len(members)))
+    for code in np.unique(la_of_hh[built]):
+        members = np.flatnonzero(la_of_hh == code)
+        k = int(round(rate[names[code]] * len(members)))
         out[members[np.argsort(-key[members], kind="stable")[:k]]] = True
     return out

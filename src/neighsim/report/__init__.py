@@ -6,6 +6,7 @@ files the run used; nothing is typed in by hand, so a report always matches its 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .data import RunData, load_run
@@ -16,14 +17,24 @@ from .render import outline, title_of, to_html, to_markdown
 FIGURES_DIR = "figures"
 
 
-def write_report(out_dir: str | Path) -> dict[str, Path]:
-    """Write the report files into ``out_dir`` and return their paths.
+def area_folder(area: str) -> str:
+    """A file-system-safe folder name for an area's report."""
+    return re.sub(r"[^a-z0-9]+", "-", area.casefold()).strip("-") or "area"
+
+
+def write_report(out_dir: str | Path, area: str | None = None, data: RunData | None = None) -> dict[str, Path]:
+    """Write the report files into ``out_dir`` (for one `area`, any level and case: into
+    ``out_dir/areas/<area>/``) and return their paths. `data`: the folder already loaded (several areas).
 
     Keys: ``html``, ``markdown``, ``xlsx``, ``figures`` (the folder) and ``figure:<name>`` for each PNG.
-    Raises NeighsimError when the folder holds no usable summary.csv.
+    Raises NeighsimError when the folder holds no usable summary.csv, or no such area.
     """
     out = Path(out_dir)
-    data = load_run(out)
+    data = data or load_run(out)
+    if area is not None:
+        data = data.for_area(area)
+        out = out / "areas" / area_folder(data.area)
+        out.mkdir(parents=True, exist_ok=True)
     fig_dir = out / FIGURES_DIR
     figs = make_figures(data, fig_dir)
     blocks = outline(data, figs)
@@ -41,4 +52,4 @@ def write_report(out_dir: str | Path) -> dict[str, Path]:
     return paths
 
 
-__all__ = ["SHEETS", "RunData", "load_run", "write_report"]
+__all__ = ["SHEETS", "RunData", "area_folder", "load_run", "write_report"]

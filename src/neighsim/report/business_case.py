@@ -119,9 +119,9 @@ def draws(d: RunData, period: str | None = None) -> pd.DataFrame:
         e = replicates_long(d)
         if e.empty:
             return pd.DataFrame(columns=["scenario", *DRAW_KEYS])
-        e = e[(e["level"] == "ics") & (e["stratum"] == "all") & (e["period"] == (period or d.whole))]
-        if d.ics_area and (e["area"] == d.ics_area).any():
-            e = e[e["area"] == d.ics_area]
+        e = e[(e["level"] == d.focus_level) & (e["stratum"] == "all") & (e["period"] == (period or d.whole))]
+        if d.area and (e["area"] == d.area).any():
+            e = e[e["area"] == d.area]
         w = e.groupby(["scenario", *DRAW_KEYS, "outcome"], sort=False)["value"].first().unstack("outcome")
         return w.reset_index().sort_values(["scenario", *DRAW_KEYS]).reset_index(drop=True)
     return d.cached(f"draws:{period or d.whole}", make)
@@ -219,8 +219,8 @@ def budget_table(d: RunData, scenario: str) -> pd.DataFrame:
     if t.empty or t[f"{key}_mean"].isna().all():
         return pd.DataFrame()
     e = replicates_long(d)
-    e = e[(e["scenario"] == scenario) & (e["outcome"] == key) & (e["level"] == "ics") & (e["stratum"] == "all")
-          & e["period"].isin(d.years)]
+    e = e[(e["scenario"] == scenario) & (e["outcome"] == key) & (e["level"] == d.focus_level)
+          & (e["area"] == d.area) & (e["stratum"] == "all") & e["period"].isin(d.years)]
     c = CUMULATIVE[0]
     if not e.empty:
         wide = e.pivot_table(index=DRAW_KEYS, columns="period", values="value", aggfunc="first")
@@ -295,7 +295,7 @@ def _icer_cell(cost: float, qalys: float, lower: float, upper: float, q_lower: f
         return f"{point} saved per {per} lost"
     if math.isfinite(q_lower) and q_lower <= 0 <= q_upper:
         return f"{point} (interval unbounded: the gain may be zero; read the NMB)"
-    if math.isfinite(lower) and math.isfinite(upper):
+    if math.isfinite(lower) and math.isfinite(upper) and _sig3(lower) != _sig3(upper):
         return f"{point} ({fmt(_sig3(lower), money=True)} to {fmt(_sig3(upper), money=True)})"
     return point
 

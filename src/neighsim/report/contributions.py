@@ -53,10 +53,6 @@ EXPLAIN = (
     "put all of an interaction on the later intervention; the Shapley values share it out evenly.")
 
 
-def _coverage(d: RunData) -> str:
-    return ", ".join(d.local_authorities) if d.local_authorities else d.ics_area
-
-
 def packages(d: RunData) -> list[str]:
     """Scenarios with contribution rows, in the report's scenario order."""
     named = list((d.manifest.get("contributions") or {}).keys())
@@ -83,11 +79,13 @@ def _spec(outcome: str) -> tuple[str, int, bool]:
     return outcome.replace("_", " ").capitalize(), 1, False
 
 
-def parts(d: RunData, pkg: str, outcome: str, level: str = "ics", area: str | None = None,
+def parts(d: RunData, pkg: str, outcome: str, level: str | None = None, area: str | None = None,
           period: str | None = None) -> pd.DataFrame:
     """One cell's contributions, signed for reading: rows (kind, part, mean, lower, upper, n), kinds
     sequential and shapley per intervention in the order, then interaction and total."""
     _, sign, _ = _spec(outcome)
+    if level is None:
+        level, area = d.focus_level, d.area
     r = d.rows(scenario=pkg, outcome=PREFIX + outcome, period=period or d.whole, level=level,
                area=area or (d.ics_area if level == "ics" else None), stratum="all")
     if r.empty:
@@ -172,7 +170,7 @@ def waterfall(d: RunData, out: Path, pkg: str) -> Figure | None:
     plt.close(fig)
     order = ", then ".join(scenario_label(n) for n in names)
     return Figure(f"contributions_{slug(pkg)}", path, title,
-                  f"{_coverage(d)}, {d.whole}. Solid bars: each intervention's addition when they are switched on in "
+                  f"{d.coverage}, {d.whole}. Solid bars: each intervention's addition when they are switched on in "
                   f"this order: {order}. Hatched bars beside them: Shapley values (the addition averaged over "
                   "every order). Both stack up to the package total (dark bar). The grey bar, set apart, is the "
                   "interaction: the package minus the sum of the parts alone (below zero: they overlap). "
@@ -216,7 +214,7 @@ def blocks(d: RunData, byk: dict[str, Figure]) -> list[Block]:
         if rows:
             b.append(Block("table", table=Table(
                 ["Outcome", "Part", "Added in this order (95% interval)", "Shapley value (95% interval)"], rows, cls,
-                numeric_from=2, caption=f"{scenario_label(pkg)}, {_coverage(d)}, {d.whole}; order: "
+                numeric_from=2, caption=f"{scenario_label(pkg)}, {d.coverage}, {d.whole}; order: "
                                         f"{', '.join(scenario_label(n) for n in names)}. The interaction does not "
                                         "depend on the order and is not added to the total. Every outcome, year, "
                                         "place, locality and neighbourhood is in results.xlsx (contributions).")))

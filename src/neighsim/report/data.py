@@ -8,11 +8,13 @@ section says so.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import NeighsimError
@@ -40,10 +42,13 @@ class RunData:
     years: list[str]
     ics_area: str
     notes: list[str] = field(default_factory=list)
+    focus_level: str = "ics"  # the area the report is about (`neighsim report --area`): the ICS by default
+    focus_area: str = ""
 
     _groups: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
     _index: dict[tuple[str, ...], int] = field(default_factory=dict, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False)  # indexes shared with for_area's copies
 
     def __post_init__(self) -> None:
         # Every table and figure asks for a few rows out of hundreds of thousands, hundreds of times:
@@ -53,6 +58,86 @@ class RunData:
         keys = zip(s["scenario"], s["outcome"], s["measure"], s["period"], s["level"], s["area"], s["stratum"],
                    strict=True)
         self._index = {k: i for i, k in enumerate(keys)}
+
+    @property
+    def area(self) -> str:
+        """The name of the area the report is about."""
+        return self.focus_area or self.ics_area
+
+    @property
+    def is_ics(self) -> bool:
+        return self.focus_level == "ics"
+
+    @property
+    def comparator_label(self) -> str:
+        """What the comparator is called: 'Baseline', or the scenario's name marked as the comparator."""
+        from .labels import scenario_label
+
+        return "Baseline" if self.comparator == "baseline" else f"{scenario_label(self.comparator)} (comparator)"
+
+    @property
+    def ics_coverage(self) -> str:
+        """What the run simulated: its local authorities, or the whole ICS."""
+        las = self.local_authorities
+        return ", ".join(las) if las else self.ics_area
+
+    @property
+    def coverage(self) -> str:
+        """The report's area in words."""
+        return self.ics_coverage if self.is_ics else f"{self.area} ({LEVEL_NAMES[self.focus_level]})"
+
+    def for_area(self, name: str, level: str | None = None) -> RunData:
+        """The same folder, about one area (place, locality or neighbourhood; any case)."""
+        lvl, area = resolve_area(self.area_table(), name, level)
+        other = copy.copy(self)  # shares the summary and its indexes (built once), not the cached tables
+        other.focus_level, other.focus_area, other._cache = lvl, area, {}
+        return other
+
+    def _index_of(self, key: str, make: Any) -> Any:
+        if key not in self._shared:
+            self._shared[key] = make()
+        return self._shared[key]
+
+    def area_table(self) -> pd.DataFrame:
+        """Every (level, area) in the folder."""
+        return self._index_of("area_table", lambda: self.summary[["level", "area"]].drop_duplicates())
+
+    def here(self, **match: Any) -> pd.DataFrame:
+        """rows() of the report's area (its level and name)."""
+        return self.rows(level=self.focus_level, area=self.area, **match)
+
+    def neighbourhoods_here(self) -> list[str]:
+        """Names of the neighbourhoods inside the report's area (all of them for the ICS)."""
+        nbs = self.summary.loc[self.summary["level"] == "neighbourhood", "area"].unique().tolist()
+        if self.is_ics:
+            return nbs
+        if self.focus_level == "neighbourhood":
+            return [self.area]
+        geo = self.manifest.get("geography") or []
+        col = {"place": "place", "locality": "locality", "la": "locality"}.get(self.focus_level)
+        inside = {g.get("name") for g in geo if isinstance(g, dict) and col and g.get(col) == self.area}
+        if inside:
+            return [n for n in nbs if n in inside]
+        # folders made before the manifest recorded the geography: a neighbourhood's name starts with its
+        # locality, and a locality's place follows the geography's own rule
+        from ..population.geography import place_of_locality
+
+        loc = {n: n.split(":", 1)[0] for n in nbs}
+        if self.focus_level == "place":
+            return [n for n in nbs if place_of_locality(loc[n]) == self.area]
+        return [n for n in nbs if loc[n] == self.area]
+
+    def areas_here(self, level: str) -> set[str] | None:
+        """The areas of `level` inside the report's area (None: all, for the ICS)."""
+        if self.is_ics:
+            return None
+        from ..population.geography import place_of_locality
+
+        nbs = self.neighbourhoods_here()
+        if level == "neighbourhood":
+            return set(nbs)
+        localities = {n.split(":", 1)[0] for n in nbs}
+        return localities if level == "locality" else {place_of_locality(x) for x in localities}
 
     def cached(self, key: str, make: Any) -> Any:
         """Tables are used by the HTML, Markdown and XLSX writers alike: build each once."""
@@ -70,6 +155,14 @@ class RunData:
             if pos is None:
                 return self.summary.iloc[0:0]
             s = self.summary.iloc[pos]
+        elif outcome is None and level is not None and area is not None:  # an area's rows: indexed too
+            by = self._index_of("by_area", lambda: self.summary.groupby(["level", "area", "scenario"],
+                                                                        sort=False).indices)
+            keys = [(level, area, scenario)] if scenario is not None else [
+                (level, area, sc) for sc in [self.comparator, "baseline", *self.scenarios]]
+            found = [by[k] for k in dict.fromkeys(keys) if k in by]
+            s = self.summary.iloc[np.sort(np.concatenate(found))] if found else self.summary.iloc[0:0]
+            level = area = None
         else:
             s = self.summary
             for col, val in (("scenario", scenario), ("outcome", outcome)):
@@ -82,8 +175,11 @@ class RunData:
         return s
 
     def one(self, scenario: str, outcome: str, measure: str = "value", period: str | None = None,
-            level: str = "ics", area: str | None = None, stratum: str = "all") -> pd.Series | None:
-        """A single summary row (mean, lower, upper, n) or None when the folder lacks it."""
+            level: str | None = None, area: str | None = None, stratum: str = "all") -> pd.Series | None:
+        """A single summary row (mean, lower, upper, n) or None when the folder lacks it. Default: the
+        report's area; a level without an area: the level's first row."""
+        if level is None:
+            level, area = self.focus_level, area or self.area
         if area is None and level != "ics":
             r = self.rows(scenario=scenario, outcome=outcome, measure=measure, period=period or self.whole,
                           level=level, stratum=stratum)
@@ -99,7 +195,7 @@ class RunData:
         return sorted({o for _, o in self._groups})
 
     def effect(self, scenario: str, outcome: str, *, stratum: str = "all", period: str | None = None,
-               level: str = "ics", area: str | None = None) -> tuple[pd.Series | None, str]:
+               level: str | None = None, area: str | None = None) -> tuple[pd.Series | None, str]:
         """The scenario's effect on an outcome and how it was read.
 
         Outcomes the comparator also has (admissions, costs of admissions, SII...) are read as the paired
@@ -127,6 +223,18 @@ class RunData:
         return outcome_label(outcome, self.intervention_names)
 
     @property
+    def parameters_used(self) -> list[dict[str, Any]]:
+        """The parameters this run used: those its tasks and summary read (manifest.json records them),
+        and every parameter that is not an intervention's (the population synthesis reads the rest once,
+        before any run); all of them for a folder made before reads were recorded."""
+        used = self.manifest.get("parameters_used")
+        if not isinstance(used, list):
+            return self.parameters
+        read = set(used)
+        return [p for p in self.parameters if p["parameter"] in read
+                or not (str(p["parameter"]).startswith("interventions.") or p.get("plugin"))]
+
+    @property
     def replicates(self) -> int | None:
         r = self.manifest.get("replicates")
         return int(r) if isinstance(r, int | float) else None
@@ -150,6 +258,35 @@ class RunData:
         return list(las) if las else None
 
 
+LEVEL_NAMES = {"ics": "integrated care system", "place": "place", "la": "local authority", "locality": "locality",
+               "neighbourhood": "neighbourhood"}
+AREA_LEVELS = ("ics", "place", "locality", "neighbourhood")  # searched in this order; "la" rows are life expectancy only
+
+
+def resolve_area(areas: pd.DataFrame, name: str, level: str | None = None) -> tuple[str, str]:
+    """(level, area) for a name in any case: an exact match first (the widest level that has it), else the
+    one area whose name starts with it (a neighbourhood's name begins with its locality). A clear error
+    listing the areas when none or several match."""
+    if level is not None and level not in AREA_LEVELS:
+        raise NeighsimError(f"unknown level {level!r}; expected one of {', '.join(AREA_LEVELS)}")
+    levels = [level] if level else list(AREA_LEVELS)
+    a = areas[areas["level"].isin(levels)]
+    want = str(name).strip().casefold()
+    folded = a["area"].astype(str).str.casefold()
+    for hits in (a[folded == want], a[folded.str.startswith(want)] if want else a.iloc[0:0]):
+        if len(hits):
+            hits = hits.assign(_o=hits["level"].map({v: i for i, v in enumerate(AREA_LEVELS)})).sort_values("_o")
+            first = hits.iloc[0]
+            same_level = hits[hits["level"] == first["level"]]
+            if len(same_level) > 1:
+                raise NeighsimError(f"area {name!r} matches {len(same_level)} {first['level']} areas: "
+                                    + "; ".join(same_level["area"].astype(str).head(8)) + ". Give more of the name")
+            return str(first["level"]), str(first["area"])
+    listing = "; ".join(f"{lv}: " + ", ".join(sorted(a.loc[a["level"] == lv, "area"].astype(str))[:40])
+                        for lv in levels if lv != "ics" and (a["level"] == lv).any())
+    raise NeighsimError(f"no area called {name!r} in this output folder. Areas: {listing}")
+
+
 def _read_manifest(out: Path) -> dict[str, Any]:
     p = out / "manifest.json"
     if not p.exists():
@@ -162,22 +299,11 @@ def _read_manifest(out: Path) -> dict[str, Any]:
 
 
 def _read_summary(out: Path) -> pd.DataFrame:
-    p = out / "summary.csv"
-    if not p.exists():
-        raise NeighsimError(f"{out}: no summary.csv here; run `neighsim run --out {out}` first")
-    try:
-        df = pd.read_csv(p, dtype={"scenario": str, "outcome": str, "period": str, "level": str, "area": str,
-                                   "stratum": str, "measure": str}, keep_default_na=False, na_values=[""])
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise NeighsimError(f"{p}: not a neighsim summary ({' '.join(str(exc).split())[:150]})") from None
-    missing = [c for c in SUMMARY_COLUMNS if c not in df.columns]
-    if missing:
-        raise NeighsimError(f"{p}: missing column(s) {missing}; expected {SUMMARY_COLUMNS}")
-    for c in ("mean", "lower", "upper", "n"):
-        df[c] = pd.to_numeric(df[c], errors="coerce")
-    for c in ("scenario", "outcome", "period", "level", "area", "stratum", "measure"):
-        df[c] = df[c].astype(object)  # plain Python strings: cheap equality tests on small slices
-    return df
+    """Every summary row: results.parquet (summary.csv in older folders), its strings plain Python objects
+    (one per distinct value) for cheap equality tests on small slices."""
+    from ..analysis.cells import read_results
+
+    return read_results(out, objects=True)
 
 
 def _read_validation(out: Path) -> pd.DataFrame | None:
@@ -229,8 +355,10 @@ def load_run(out_dir: str | Path) -> RunData:
     present = list(dict.fromkeys(summary["scenario"]))
     if comparator not in present:
         raise NeighsimError(f"{out}/summary.csv: no rows for the comparator scenario {comparator!r}")
-    ordered = [s for s in (manifest.get("scenarios") or {}) if s in present and s != comparator]
-    scenarios = ordered + sorted(s for s in present if s != comparator and s not in ordered)
+    # the baseline is never shown as an intervention, also when another scenario is the comparator
+    shown = [s for s in present if s not in (comparator, "baseline")]
+    ordered = [s for s in (manifest.get("scenarios") or {}) if s in shown]
+    scenarios = ordered + sorted(s for s in shown if s not in ordered)
     whole, years = _period_kind(list(summary["period"].unique()))
     ics = summary.loc[summary["level"] == "ics", "area"]
     ics_area = str(ics.iloc[0]) if len(ics) else ""

@@ -56,6 +56,27 @@ def _room(lo: float, hi: float, share: float = 0.16) -> tuple[float, float]:
     return lo, hi
 
 
+def threshold_label(lam: float) -> str:
+    return f"{fmt_money(lam)} per QALY"
+
+
+def threshold_lines(ax: Axes, xlim: tuple[float, float], ylim: tuple[float, float], shade: bool = True) -> None:
+    """The NICE thresholds on a cost-effectiveness plane (cost = threshold x QALYs, one labelled line each,
+    the area below the £20,000 line shaded), the axes through zero, and the plane's limits set."""
+    (x0, x1), (y0, y1) = xlim, ylim
+    xx = np.linspace(x0, x1, 200)
+    if shade:
+        ax.fill_between(xx, y0, np.clip(NMB_THRESHOLDS[0] * xx, y0, y1), color="#1b7837", alpha=0.06, lw=0,
+                        zorder=0)
+    for lam in NMB_THRESHOLDS:
+        c_, ls = THRESHOLD_STYLE.get(lam, ("#555555", "--"))
+        ax.plot(xx, lam * xx, color=c_, ls=ls, lw=1.8, label=threshold_label(lam), zorder=2)
+    ax.axhline(0, color="black", lw=1)
+    ax.axvline(0, color="black", lw=1)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+
+
 def ce_plane(d: RunData, out: Path, sc: str) -> Figure | None:
     """One point per draw (incremental cost against QALYs gained), the mean, and the £20k/£30k lines."""
     w = bc.scenario_draws(d, sc)
@@ -76,15 +97,7 @@ def ce_plane(d: RunData, out: Path, sc: str) -> Figure | None:
     yspan = max(float(np.ptp(ys)), abs(mc) * 0.5, 1.0)
     x0, x1 = _room(xs.min() - 0.12 * xspan, xs.max() + 0.12 * xspan)
     y0, y1 = _room(ys.min() - 0.15 * yspan, ys.max() + 0.15 * yspan)
-    xx = np.linspace(x0, x1, 200)
-    ax.fill_between(xx, y0, np.clip(NMB_THRESHOLDS[0] * xx, y0, y1), color="#1b7837", alpha=0.06, lw=0, zorder=0)
-    for lam in NMB_THRESHOLDS:
-        c_, ls = THRESHOLD_STYLE.get(lam, ("#555555", "--"))
-        ax.plot(xx, lam * xx, color=c_, ls=ls, lw=1.8, label=f"{fmt_money(lam)} per QALY", zorder=2)
-    ax.axhline(0, color="black", lw=1)
-    ax.axvline(0, color="black", lw=1)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
+    threshold_lines(ax, (x0, x1), (y0, y1))
     kw = {"fontsize": 11, "color": "#777777", "transform": ax.transAxes, "zorder": 4,
           "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8}}
     ax.text(0.98, 0.98, "Costs more,\ngains health", ha="right", va="top", **kw)
@@ -206,7 +219,7 @@ def tornado_figure(d: RunData, out: Path, sc: str) -> Figure | None:
                ncol=2, fontsize=11)
     scale = t["scale"].iloc[0] if "scale" in t else None
     up = bool(t["scaled_up"].iloc[0]) if "scaled_up" in t else False
-    where = d.local_authorities and ", ".join(d.local_authorities) or d.ics_area
+    where = d.ics_coverage  # the one-way sensitivity is of the run's whole area
     sample = ("" if scale is None or not scale < 1 else
               f"; a {scale:.0%} sample of residents" + (", money scaled up to everyone" if up else ", money for the sample"))
     fig.text(0.01, 0.005, f"Area: {where}{sample}; one-way sensitivity, common random numbers", fontsize=10,
@@ -315,4 +328,4 @@ def figures(d: RunData, out: Path) -> list[Figure]:
     return [f for f in figs if f is not None]
 
 
-__all__ = ["figures", "ce_plane", "ceac_figure", "tornado_figure", "psa_convergence", "bound_mcse", "draws_to_settle"]
+__all__ = ["figures", "ce_plane", "threshold_lines", "ceac_figure", "tornado_figure", "psa_convergence", "bound_mcse", "draws_to_settle"]

@@ -7,6 +7,7 @@ Excel work; headers are bold and frozen, columns are sized to their contents.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..outcomes import OUT
 from . import tables
-from .data import RunData
+from .data import AREA_LEVELS, RunData
 
 SHEETS = ["headline", "by year", "by neighbourhood", "by deprivation", "costs", "assumptions", "validation"]
 HEADER_FILL = PatternFill("solid", fgColor="123A6B")
@@ -50,7 +51,7 @@ def _number_format(col: str, v: float) -> str:
     return "#,##0.0" if a >= 10 else "0.00" if a >= 0.1 else "0.000"
 
 
-def pretty_columns(df: pd.DataFrame, scenarios: list[str]) -> pd.DataFrame:
+def pretty_columns(df: pd.DataFrame, scenarios: list[str], comparator_label: str = "Baseline") -> pd.DataFrame:
     """'falls_pathway_avoided_per_1000_lower' -> 'Falls pathway: avoided per 1,000 (lower 95%)'."""
     from .labels import scenario_label
 
@@ -63,7 +64,7 @@ def pretty_columns(df: pd.DataFrame, scenarios: list[str]) -> pd.DataFrame:
     out = {}
     for col in df.columns:
         new = fixed.get(col, col)
-        for prefix, who in [("baseline", "Baseline")] + [(sc, scenario_label(sc)) for sc in scenarios]:
+        for prefix, who in [("baseline", comparator_label)] + [(sc, scenario_label(sc)) for sc in scenarios]:
             for key, words in names.items():
                 for st, st_words in stats.items():
                     if col == f"{prefix}_{key}_{st}":
@@ -116,15 +117,35 @@ def _empty(ws: Worksheet, text: str) -> None:
     ws.column_dimensions["A"].width = min(MAX_WIDTH * 2, len(text) + 2)
 
 
+def per_area(d: RunData, table: Callable[[RunData], pd.DataFrame]) -> pd.DataFrame:
+    """A table for the report's area and each place, locality and neighbourhood inside it, one under the
+    other, with level and area columns first (so a spreadsheet filter picks an area)."""
+    frames = []
+    for level in AREA_LEVELS[AREA_LEVELS.index(d.focus_level):]:
+        if level == "ics":
+            areas = [d.area] if d.is_ics else []
+        else:
+            inside = d.areas_here(level)
+            areas = sorted(set(d.rows(level=level, scenario=d.comparator, outcome=OUT.person_years)["area"]))
+            areas = [a for a in areas if inside is None or a in inside]
+        for a in areas:
+            one = d if (level, a) == (d.focus_level, d.area) else d.for_area(a, level)
+            t = table(one)
+            if len(t):
+                frames.append(t.assign(level=level, area=a)[["level", "area", *t.columns]])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def write_xlsx(d: RunData, path: Path) -> Path:
     """Write results.xlsx with the sheets in SHEETS (plus provenance)."""
     wb = Workbook()
     wb.remove(wb.active)
-    head = tables.headline(d)
+    head = per_area(d, tables.headline)
     ws = wb.create_sheet("headline")
     _write_frame(ws, head.drop(columns=["money", "group"]),
-                 note=f"{d.whole}, ICS level ('{d.ics_area}'). Mean and 95% interval across replicates. "
-                      "'avoided' rows are baseline minus scenario (read_as 'difference x -1').")
+                 note=f"{d.whole}: {d.coverage} and every place, locality and neighbourhood in it (columns level "
+                      "and area; filter them). Mean and 95% interval across replicates. 'avoided' rows are "
+                      f"{d.comparator_label.lower()} minus scenario (read_as 'difference x -1').")
 
     ws = wb.create_sheet("by year")
     _write_frame(ws, tables.by_year(d), note="ICS totals by financial year and for the whole horizon. "
@@ -136,7 +157,7 @@ def write_xlsx(d: RunData, path: Path) -> Path:
     if area.empty:
         _empty(ws, "No place, locality or neighbourhood rows in summary.csv.")
     else:
-        _write_frame(ws, pretty_columns(area, d.scenarios), note=f"{d.whole}. rate = emergency admissions per 1,000 person-years; "
+        _write_frame(ws, pretty_columns(area, d.scenarios, d.comparator_label), note=f"{d.whole}. rate = emergency admissions per 1,000 person-years; "
                                     "avoided = baseline minus scenario; share_core20 = share of person-years "
                                     "lived in Core20 LSOAs.")
 
@@ -145,20 +166,21 @@ def write_xlsx(d: RunData, path: Path) -> Path:
     if dep.empty:
         _empty(ws, "No deprivation strata in summary.csv.")
     else:
-        _write_frame(ws, pretty_columns(dep, d.scenarios), note=f"{d.whole}, ICS level. IMD 2019 decile/quintile 1 = most deprived.")
+        _write_frame(ws, pretty_columns(dep, d.scenarios, d.comparator_label), note=f"{d.whole}, ICS level. IMD 2019 decile/quintile 1 = most deprived.")
 
     ws = wb.create_sheet("costs")
-    c = tables.costs(d)
+    c = per_area(d, tables.costs)
     if c.empty:
         _empty(ws, "No cost, ROI, QALY or participant outcomes in this folder"
                    + (" (baseline only: they come with intervention scenarios)." if not d.scenarios else "."))
     else:
-        _write_frame(ws, c, note="Costs in pounds as recorded by the model; ROI = pounds back per pound spent.")
+        _write_frame(ws, c, note="Costs in pounds as recorded by the model, by area (columns level and area); "
+                                 "ROI = pounds back per pound spent.")
 
     ws = wb.create_sheet("assumptions")
     a = tables.assumptions(d)
-    _write_frame(ws, a, note=f"Every parameter ({len(a)}) from {d.parameters_dir}. Highlighted rows "
-                             "(confidence M or A) are assumptions.",
+    _write_frame(ws, a, note=f"The {len(a)} parameters this run used (of {len(d.parameters)} in "
+                             f"{d.parameters_dir}). Highlighted rows (confidence M or A) are assumptions.",
                  highlight=a["assumption"] == "yes" if len(a) else None)
 
     ws = wb.create_sheet("validation")

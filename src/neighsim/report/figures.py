@@ -18,16 +18,39 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
 
+from ..analysis.summary import joint_stratum
 from ..outcomes import OUT
 from .data import RunData  # noqa: E402
-from .labels import CAUSE_OUTCOMES, fmt, fmt_interval, outcome_label, scenario_label, short_area, wrap  # noqa: E402
+from .labels import (  # noqa: E402
+    CAUSE_OUTCOMES,
+    PER_1000_TO_FIGURE,
+    RATE_UNIT,
+    cause_label,
+    fmt,
+    fmt_interval,
+    outcome_label,
+    rate_label,
+    scenario_label,
+    short_area,
+    target_label,
+    wrap,
+)
 from .tables import by_area  # noqa: E402
 
 BASE_COLOUR = "#3b3b3b"
 PALETTE = ["#1f77b4", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
 CAUSE_COLOURS = {OUT.admissions_respiratory: "#4e79a7", OUT.admissions_cardiovascular: "#e15759",
                  OUT.admissions_falls: "#f28e2b", OUT.admissions_other: "#bab0ac"}
+CORE20_COLOUR, REST_COLOUR = "#c2410c", "#6b7280"
 DPI = 150
+# The report shows a figure about REPORT_WIDTH_PX wide: a figure WIDTH inches wide keeps 10 pt type at 10 pt.
+REPORT_WIDTH_PX = 1100
+WIDTH = 11.0
+MAX_ROWS = 26  # neighbourhoods in one panel; more are split place by place
+SCENARIO_COLUMNS = 5  # scenarios side by side in the neighbourhood chart; more start a new panel row
+NAME_FONT = 11
+NAME_WIDTH, NAME_WIDTH_NARROW = 42, 32  # characters on a line of a neighbourhood's name, wrapped on words
+ROW_LINE, ROW_PAD, BAR = 0.19, 0.16, 0.3  # inches: a line of a name, the space between rows, a bar
 STYLE = {
     "font.size": 13, "axes.titlesize": 17, "axes.titleweight": "bold", "axes.labelsize": 14,
     "xtick.labelsize": 12, "ytick.labelsize": 12, "legend.fontsize": 12, "axes.spines.top": False,
@@ -51,22 +74,35 @@ def colour(d: RunData, scenario: str) -> str:
     return PALETTE[d.scenarios.index(scenario) % len(PALETTE)]
 
 
+def min_font(width_in: float) -> float:
+    """The smallest type (points) that still reads as 10 pt when a figure `width_in` inches wide is shown
+    REPORT_WIDTH_PX wide at 96 pixels per inch."""
+    return 10.0 * 96 * width_in / REPORT_WIDTH_PX
+
+
 def _footer(fig: MplFigure, d: RunData, counts: bool, intervals: bool = True, y: float = 0.005) -> None:
     """A small line under the plot so a pasted figure still says what it covers."""
     bits = []
-    las = d.local_authorities
-    bits.append(f"Area: {', '.join(las) if las else d.ics_area}")
+    bits.append(f"Area: {d.coverage}")
     if counts and d.scale is not None and d.scale < 1:
         bits.append(f"counts scaled up from a {d.scale:.0%} sample of residents" if d.scale_up
                     else f"counts for a {d.scale:.0%} sample of residents")
     if d.replicates:
         what = "PSA draws (each its own parameter values)" if d.manifest.get("psa") else "replicate(s)"
         bits.append(f"{d.replicates} {what}" + ("; whiskers and bands: 95% interval" if intervals else ""))
-    fig.text(0.01, y, "; ".join(bits), fontsize=10, color="#666666", ha="left", va="bottom")
+    size = max(10.0, round(min_font(fig.get_figwidth()), 1))
+    text = wrap("; ".join(bits), int(72 * 0.96 * fig.get_figwidth() / (0.58 * size)))
+    fig.footer = fig.text(0.01, y, text, fontsize=size, color="#666666", ha="left", va="bottom")  # type: ignore[attr-defined]
+    fig.footer_inches = (text.count("\n") + 1) * size * 1.3 / 72 + 0.06  # type: ignore[attr-defined]
+
+
+def _foot(fig: MplFigure) -> float:
+    """The share of the figure's height its footer takes (a small margin without one)."""
+    return getattr(fig, "footer_inches", 0.15) / fig.get_figheight()
 
 
 def _save(fig: MplFigure, path: Path) -> None:
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, _foot(fig), 1, 1))
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
 
@@ -80,35 +116,104 @@ def _tick(money: bool = False) -> matplotlib.ticker.FuncFormatter:
 
 
 def _label_points(ax: matplotlib.axes.Axes, xs: list[float], ys: list[float], labels: list[str]) -> None:
-    """Label a few points without overlaps: text on the side facing the middle, nudged down when crowded."""
+    """Label a few points without overlaps: text on the side facing the middle, nudged down when crowded
+    (a label of several lines takes room for each)."""
     ax.autoscale_view()
     to_axes = ax.transData + ax.transAxes.inverted()
-    used: list[float] = []
+    used: list[tuple[float, float]] = []  # (centre, half height) in axes fraction
+    line = 0.045 * 6 / max(ax.get_figure().get_figheight() * ax.get_position().height, 1.0)
     pts = sorted(zip(xs, ys, labels, strict=True), key=lambda t: -t[1])
     for x, y, lab in pts:
         fx, fy = to_axes.transform((x, y))
-        ty = min(fy, 0.97)
-        while any(abs(ty - u) < 0.05 for u in used):
-            ty -= 0.05
-        used.append(ty)
+        half = line * (lab.count("\n") + 1) / 2
+        ty = min(fy, 0.98 - half)
+        while any(abs(ty - u) < half + h + 0.01 for u, h in used):
+            ty -= line / 2
+        used.append((ty, half))
         right = fx > 0.6
         tx = fx - 0.025 if right else fx + 0.025
         ax.annotate(lab, (x, y), xytext=(tx, ty), textcoords="axes fraction", ha="right" if right else "left",
-                    va="center", fontsize=10, color="#222222",
+                    va="center", fontsize=10.5, color="#222222", linespacing=1.05, zorder=5,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
                     arrowprops={"arrowstyle": "-", "color": "#888888", "lw": 0.7, "shrinkA": 0, "shrinkB": 6})
 
 
-def _err(lower: pd.Series, mean: pd.Series, upper: pd.Series) -> np.ndarray:
-    """Asymmetric error bars, clipped at zero length where an interval does not contain its mean."""
-    return np.vstack([np.clip(mean - lower, 0, None), np.clip(upper - mean, 0, None)])
+def _err(lower: pd.Series, mean: pd.Series, upper: pd.Series) -> np.ndarray | None:
+    """Asymmetric error bars, clipped at zero length where an interval does not contain its mean; None
+    (no whiskers) when every interval is a single value, as for a constant."""
+    e = np.vstack([np.clip(np.asarray(mean, float) - np.asarray(lower, float), 0, None),
+                   np.clip(np.asarray(upper, float) - np.asarray(mean, float), 0, None)])
+    e = np.nan_to_num(e)
+    return e if e.any() else None
 
 
-def _series(d: RunData, scenario: str, outcome: str, measure: str = "value", stratum: str | None = "all",
-            level: str = "ics") -> pd.DataFrame:
-    r = d.rows(scenario=scenario, outcome=outcome, measure=measure, level=level, stratum=stratum)
-    if level == "ics":
-        r = r[r["area"] == d.ics_area]
+def _series(d: RunData, scenario: str, outcome: str, measure: str = "value", stratum: str | None = "all"
+            ) -> pd.DataFrame:
+    """Rows of the report's area."""
+    return d.here(scenario=scenario, outcome=outcome, measure=measure, stratum=stratum)
+
+
+def _per_figure(r: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    """A per-1,000 rate's mean and interval as figures show them: per 100,000 person-years."""
+    r = r.copy()
+    for c in ("mean", "lower", "upper"):
+        if c in r:
+            r[c] = r[c] * PER_1000_TO_FIGURE
     return r
+
+
+# -------------------------------------------------------------------------- neighbourhoods, row by row
+def _panels_of_rows(t: pd.DataFrame, key: str) -> list[pd.DataFrame]:
+    """The neighbourhoods in panels of at most MAX_ROWS rows: all in one when they fit, otherwise place
+    by place (places packed together while they fit, a larger place split), each sorted by `key`."""
+    if len(t) <= MAX_ROWS:
+        return [t.sort_values(key)]
+    place = t["area"].str.split(": ").str[0]
+    panels: list[pd.DataFrame] = []
+    cur: list[pd.DataFrame] = []
+    for _, g in t.groupby(place, sort=True):
+        g = g.sort_values(key, ascending=False)
+        for i in range(0, len(g), MAX_ROWS):
+            piece = g.iloc[i:i + MAX_ROWS]
+            if cur and sum(map(len, cur)) + len(piece) > MAX_ROWS:
+                panels.append(pd.concat(cur))
+                cur = []
+            cur.append(piece)
+    if cur:
+        panels.append(pd.concat(cur))
+    return [p.sort_values(key) for p in panels]
+
+
+def _rows(names: pd.Series, width: int = NAME_WIDTH) -> tuple[list[str], np.ndarray, float]:
+    """Each name whole, wrapped on words; the y of each row (inches from the panel's foot) and the panel's
+    height: a row is as tall as its name."""
+    labels = [wrap(str(a), width) for a in names]
+    h = np.array([ROW_LINE * (lab.count("\n") + 1) + ROW_PAD for lab in labels])
+    return labels, np.cumsum(h) - h / 2, float(h.sum()) + ROW_PAD
+
+
+def _row_figure(heights: list[float], ncols: int, width: float, head: float = 1.1, extra: float = 1.2
+                ) -> tuple[MplFigure, list[list[matplotlib.axes.Axes]]]:
+    """A figure of panel rows as tall as their rows (inches), `ncols` panels sharing each row's names, laid
+    out by matplotlib (constrained) above a strip for the footer."""
+    height = sum(heights) + head * len(heights) + extra
+    fig = plt.figure(figsize=(width, height), layout="constrained")
+    gs = fig.add_gridspec(len(heights), ncols, height_ratios=heights)
+    axes: list[list[matplotlib.axes.Axes]] = []
+    for i in range(len(heights)):
+        first = fig.add_subplot(gs[i, 0])
+        axes.append([first] + [fig.add_subplot(gs[i, j], sharey=first) for j in range(1, ncols)])
+    return fig, axes
+
+
+def _save_as_laid_out(fig: MplFigure, path: Path) -> None:
+    """Save a constrained-layout figure with its footer moved below everything the layout placed."""
+    footer = getattr(fig, "footer", None)
+    if footer is not None:
+        footer.set_y(-0.12 / fig.get_figheight())
+        footer.set_va("top")
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.12)
+    plt.close(fig)
 
 
 # ---------------------------------------------------------------------------------------------- figures
@@ -116,7 +221,7 @@ def annual_admissions(d: RunData, out: Path) -> Figure | None:
     """Annual emergency admissions by scenario with interval bands; with scenarios, a second panel
     shows the admissions avoided each year, which the first panel's scale can hide."""
     with_diff = bool(d.scenarios)
-    fig, axes = plt.subplots(1, 2 if with_diff else 1, figsize=(16 if with_diff else 11, 6.5), squeeze=False)
+    fig, axes = plt.subplots(1, 2 if with_diff else 1, figsize=(WIDTH + 1 if with_diff else WIDTH, 6.5), squeeze=False)
     ax = axes[0][0]
     drawn = False
     for sc in [d.comparator] + d.scenarios:
@@ -135,7 +240,7 @@ def annual_admissions(d: RunData, out: Path) -> Figure | None:
         return None
     ax.set_xticks(range(len(d.years)), d.years)
     ax.set_xlabel("Financial year")
-    ax.set_ylabel("Emergency admissions per year")
+    ax.set_ylabel(f"{outcome_label(OUT.emergency_admissions)} per year")
     ax.yaxis.set_major_formatter(_tick())
     ax.legend(frameon=False, loc="best", fontsize=11)
     if with_diff:
@@ -176,23 +281,22 @@ def admissions_by_cause(d: RunData, out: Path) -> Figure | None:
     causes = [c for c in CAUSE_OUTCOMES if d.has_outcome(c, d.comparator)]
     if not causes or not d.years:
         return None
-    fig, ax = plt.subplots(figsize=(11, 6))
+    fig, ax = plt.subplots(figsize=(WIDTH, 6))
     bottom = np.zeros(len(d.years))
     for c in causes:
         r = _series(d, d.comparator, c).set_index("period").reindex(d.years)["mean"].fillna(0).to_numpy()
-        ax.bar(d.years, r, bottom=bottom, color=CAUSE_COLOURS.get(c), label=outcome_label(c).replace(
-            " admissions", "").replace("Other emergency", "Other"), width=0.65)
+        ax.bar(d.years, r, bottom=bottom, color=CAUSE_COLOURS.get(c), label=cause_label(c), width=0.65)
         bottom += r
     ax.set_xlabel("Financial year")
-    ax.set_ylabel("Emergency admissions per year")
+    ax.set_ylabel(f"{outcome_label(OUT.emergency_admissions)} per year")
     ax.yaxis.set_major_formatter(_tick())
-    ax.set_title("Baseline emergency admissions by cause")
+    ax.set_title(f"{d.comparator_label} emergency admissions by cause")
     ax.legend(frameon=False, ncol=len(causes), loc="upper center", bbox_to_anchor=(0.5, -0.14))
     ax.grid(axis="x", visible=False)
     _footer(fig, d, counts=True)
     path = out / "admissions_by_cause.png"
     _save(fig, path)
-    return Figure("admissions_by_cause", path, "Baseline emergency admissions by cause",
+    return Figure("admissions_by_cause", path, f"{d.comparator_label} emergency admissions by cause",
                   "Mean admissions each financial year in the baseline, by cause of admission.", "baseline")
 
 
@@ -207,57 +311,75 @@ def rate_by_imd(d: RunData, out: Path) -> Figure | None:
     r = _deciles(d, d.comparator, OUT.emergency_admissions_per_1000, "value")
     if r.empty:
         return None
-    fig, ax = plt.subplots(figsize=(11, 6))
+    r = _per_figure(r)
+    fig, ax = plt.subplots(figsize=(WIDTH, 6))
     ax.bar(r["decile"], r["mean"], color=plt.cm.viridis(np.linspace(0.15, 0.85, 10))[r["decile"] - 1],
            yerr=_err(r["lower"], r["mean"], r["upper"]), capsize=4, ecolor="#333333")
     total = d.one(d.comparator, OUT.emergency_admissions_per_1000)
     if total is not None:
-        ax.axhline(total["mean"], color="#c51b7d", ls="--", lw=1.8, label=f"All residents: {fmt(total['mean'])}")
+        m = total["mean"] * PER_1000_TO_FIGURE
+        ax.axhline(m, color="#c51b7d", ls="--", lw=1.8, label=f"All residents: {fmt(m, digits=0)}")
         ax.legend(frameon=False, loc="upper right")
     ax.set_xticks(range(1, 11))
     ax.set_xlabel("IMD 2019 decile of home area (1 = most deprived 10%)")
-    ax.set_ylabel("Admissions per 1,000 person-years")
-    ax.set_title("Baseline emergency admission rate by deprivation")
+    ax.set_ylabel(wrap(rate_label(OUT.emergency_admissions_per_1000), 28))
+    ax.yaxis.set_major_formatter(_tick())
+    ax.set_title(f"{d.comparator_label} emergency admission rate by deprivation")
     ax.grid(axis="x", visible=False)
     _footer(fig, d, counts=False)
     path = out / "rate_by_imd.png"
     _save(fig, path)
-    return Figure("rate_by_imd", path, "Baseline emergency admission rate by deprivation decile",
-                  f"Emergency admissions per 1,000 person-years over {d.whole}, by the IMD 2019 decile of the "
+    return Figure("rate_by_imd", path, f"{d.comparator_label} emergency admission rate by deprivation decile",
+                  f"Emergency admissions {RATE_UNIT} over {d.whole}, by the IMD 2019 decile of the "
                   "resident's LSOA, with 95% intervals.", "baseline")
 
 
 def neighbourhood_rates(d: RunData, out: Path) -> Figure | None:
+    """Neighbourhoods ranked by their admission rate: one row each, the whole name on the left."""
     t = by_area(d, ("neighbourhood",))
     if t.empty or "baseline_rate_mean" not in t:
         return None
-    t = t.dropna(subset=["baseline_rate_mean"]).sort_values("baseline_rate_mean")
-    n = len(t)
-    fig, ax = plt.subplots(figsize=(12, max(4.5, 0.42 * n + 2)))
-    share = t["share_core20"].fillna(0).to_numpy()
+    t = t.dropna(subset=["baseline_rate_mean"])
+    if t.empty:
+        return None
+    panels = _panels_of_rows(t, "baseline_rate_mean")
+    rows = [_rows(p["area"]) for p in panels]
+    fig, axes = _row_figure([r[2] for r in rows], 1, WIDTH)
     cmap = matplotlib.colors.LinearSegmentedColormap.from_list(
         "core20", plt.cm.YlOrRd(np.linspace(0.15, 0.95, 256)))
-    ax.barh(range(n), t["baseline_rate_mean"], color=cmap(share),
-            xerr=_err(t["baseline_rate_lower"], t["baseline_rate_mean"], t["baseline_rate_upper"]),
-            capsize=3, ecolor="#333333")
-    ax.set_yticks(range(n), [wrap(a, 48) for a in t["area"]], fontsize=10 if n > 15 else 12)
     total = d.one(d.comparator, OUT.emergency_admissions_per_1000)
+    hi = float(np.nanmax(t["baseline_rate_upper"].fillna(t["baseline_rate_mean"]))) * PER_1000_TO_FIGURE
+    for (ax,), p, (labels, y, h) in zip(axes, panels, rows, strict=True):
+        share = p["share_core20"].fillna(0).to_numpy()
+        m, lo, up = (p[f"baseline_rate_{c}"] * PER_1000_TO_FIGURE for c in ("mean", "lower", "upper"))
+        ax.barh(y, m, height=BAR, color=cmap(share), xerr=_err(lo, m, up), capsize=3, ecolor="#333333")
+        ax.set_yticks(y, labels, fontsize=NAME_FONT)
+        ax.set_ylim(0, h)
+        ax.set_xlim(0, hi * 1.04)
+        if total is not None:
+            ax.axvline(total["mean"] * PER_1000_TO_FIGURE, color="#1f3b73", ls="--", lw=1.8,
+                       label=f"All residents: {fmt(total['mean'] * PER_1000_TO_FIGURE, digits=0)}")
+        ax.xaxis.set_major_formatter(_tick())
+        ax.set_xlabel(f"{rate_label(OUT.emergency_admissions_per_1000)}, {d.whole}")
+        ax.grid(axis="y", visible=False)
     if total is not None:
-        ax.axvline(total["mean"], color="#1f3b73", ls="--", lw=1.8, label=f"All residents: {fmt(total['mean'])}")
-        ax.legend(frameon=False, loc="lower right")
+        axes[0][0].legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, 1.0 + 0.35 / rows[0][2]),
+                          fontsize=11)
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=matplotlib.colors.Normalize(0, 100))
-    cb = fig.colorbar(sm, ax=ax, pad=0.01, fraction=0.03)
+    cb = fig.colorbar(sm, ax=[a[0] for a in axes], pad=0.02, fraction=0.03, aspect=40)
     cb.set_label("% of residents in Core20 areas")
     cb.set_ticks([0, 25, 50, 75, 100])
-    ax.set_xlabel("Emergency admissions per 1,000 person-years")
-    ax.set_title("Baseline emergency admission rate by neighbourhood")
-    ax.grid(axis="y", visible=False)
+    title = f"{d.comparator_label} emergency admission rate by neighbourhood"
+    fig.suptitle(wrap(title, 60), fontsize=16, fontweight="bold")
     _footer(fig, d, counts=False)
     path = out / "neighbourhood_rates.png"
-    _save(fig, path)
-    return Figure("neighbourhood_rates", path, "Baseline emergency admission rate by neighbourhood",
-                  "Neighbourhoods ranked by their baseline admission rate (95% intervals); darker bars have more "
-                  "residents in the 20% most deprived areas of England (Core20).", "baseline")
+    _save_as_laid_out(fig, path)
+    split = len(panels) > 1
+    return Figure("neighbourhood_rates", path, title,
+                  f"Neighbourhoods ranked by their {d.comparator} admission rate ({RATE_UNIT}, 95% intervals)"
+                  + (", in panels of at most "f"{MAX_ROWS} by place" if split else "")
+                  + "; darker bars have more residents in the 20% most deprived areas of England (Core20).",
+                  "baseline")
 
 
 def life_expectancy(d: RunData, out: Path) -> Figure | None:
@@ -266,7 +388,7 @@ def life_expectancy(d: RunData, out: Path) -> Figure | None:
     for sex, c, off in (("female", "#7b3294", 0.08), ("male", "#008837", -0.08)):
         xs, rows = [], []
         for q in range(1, 6):
-            r = d.one(d.comparator, OUT.life_expectancy, stratum=f"sex={sex},imd_quintile={q}")
+            r = d.one(d.comparator, OUT.life_expectancy, stratum=joint_stratum(f"sex={sex}", f"imd_quintile={q}"))
             if r is not None:
                 xs.append(q + off)
                 rows.append(r)
@@ -285,7 +407,7 @@ def life_expectancy(d: RunData, out: Path) -> Figure | None:
     ax.set_xticks(range(1, 6), ["1\nmost deprived", "2", "3", "4", "5\nleast deprived"])
     ax.set_xlim(0.5, 5.5)
     ax.set_xlabel("IMD 2019 quintile of home area")
-    ax.set_ylabel("Life expectancy at birth (years)")
+    ax.set_ylabel(outcome_label(OUT.life_expectancy))
     ax.set_title("Life expectancy by deprivation and sex (baseline)")
     ax.legend(frameon=False, loc="upper left")
     _footer(fig, d, counts=False)
@@ -302,73 +424,104 @@ def target_baseline(d: RunData, out: Path) -> Figure | None:
     if t.empty or t["share_core20"].isna().all() or "baseline_rate_mean" not in t:
         return None
     t = t.dropna(subset=["baseline_rate_mean"])
-    fig, ax = plt.subplots(figsize=(11, 7))
-    size = 60 + 600 * t[OUT.person_years] / t[OUT.person_years].max()
     places = (t["area"].str.split(": ").str[0]).to_numpy()
-    uniq = list(dict.fromkeys(places))
+    uniq = list(dict.fromkeys(sorted(places)))
+    legend = len(uniq) <= 12
+    fig, ax = plt.subplots(figsize=(WIDTH, 7.5 if legend else 7))
+    size = 60 + 600 * t[OUT.person_years] / t[OUT.person_years].max()
     cols = {p: plt.cm.tab20(i % 20) for i, p in enumerate(uniq)}
-    ax.scatter(100 * t["share_core20"], t["baseline_rate_mean"], s=size, c=[cols[p] for p in places],
+    rate = t["baseline_rate_mean"] * PER_1000_TO_FIGURE
+    ax.scatter(100 * t["share_core20"], rate, s=size, c=[cols[p] for p in places],
                alpha=0.8, edgecolor="white", lw=1)
-    top = t.nlargest(min(5, len(t)), "baseline_rate_mean")
-    _label_points(ax, list(100 * top["share_core20"]), list(top["baseline_rate_mean"]),
-                  [short_area(a) for a in top["area"]])
+    top = t.assign(_r=rate).nlargest(min(4, len(t)), "_r")
+    _label_points(ax, list(100 * top["share_core20"]), list(top["_r"]), [short_area(a, 24) for a in top["area"]])
     total = d.one(d.comparator, OUT.emergency_admissions_per_1000)
     if total is not None:
-        ax.axhline(total["mean"], color="#888888", ls="--", lw=1.2)
-    if len(uniq) <= 12:
+        ax.axhline(total["mean"] * PER_1000_TO_FIGURE, color="#888888", ls="--", lw=1.2)
+    if legend:
         for p in uniq:
             ax.scatter([], [], color=cols[p], s=80, label=p)
-        ax.legend(frameon=False, fontsize=10, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="Locality",
-                  title_fontsize=11)
+        ax.legend(frameon=False, fontsize=10.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3,
+                  title="Place", title_fontsize=11)
     ax.set_xlabel("Residents living in Core20 areas (%)")
-    ax.set_ylabel("Admissions per 1,000 person-years")
-    ax.set_title("Where to target: admission rate and deprivation by neighbourhood")
+    ax.set_ylabel(wrap(rate_label(OUT.emergency_admissions_per_1000), 28))
+    ax.yaxis.set_major_formatter(_tick())
+    title = "Where to target: admission rate and deprivation by neighbourhood"
+    ax.set_title(wrap(title, 56))
     _footer(fig, d, counts=False, intervals=False)
     path = out / "target_baseline.png"
     _save(fig, path)
-    return Figure("target_baseline", path, "Where to target: admission rate and deprivation by neighbourhood",
+    return Figure("target_baseline", path, title,
                   "Each bubble is a neighbourhood (size: residents). Top right: high admission rates and many "
                   "residents in the most deprived areas. The dashed line is the rate for all residents.",
                   "baseline")
 
 
 def avoided_by_neighbourhood(d: RunData, out: Path) -> Figure | None:
+    """Admissions avoided in each neighbourhood: one row per neighbourhood, one narrow column per scenario
+    (each on its own scale), at most SCENARIO_COLUMNS columns and MAX_ROWS rows to a panel."""
     if not d.scenarios:
         return None
     t = by_area(d, ("neighbourhood",))
-    cols = [f"{sc}_avoided_mean" for sc in d.scenarios]
-    if t.empty or t[cols].isna().all().all():
+    if t.empty:
         return None
-    t = t.assign(_rank=t[cols].mean(axis=1)).sort_values("_rank")
-    n, k = len(t), len(d.scenarios)
-    fig, axes = plt.subplots(1, k, figsize=(7 + 4.5 * k, max(4.5, 0.42 * n + 2.2)), sharey=True, squeeze=False)
-    for ax, sc in zip(axes[0], d.scenarios, strict=True):
-        m, lo, hi = (t[f"{sc}_avoided_{c}"] for c in ("mean", "lower", "upper"))
-        ax.barh(range(n), m.fillna(0), color=colour(d, sc), xerr=_err(lo.fillna(0), m.fillna(0), hi.fillna(0)),
-                capsize=3, ecolor="#333333")
-        ax.axvline(0, color="black", lw=0.8)
-        ax.set_title(wrap(scenario_label(sc), 30), fontsize=15)
-        ax.set_xlabel(f"Admissions avoided ({d.whole})")
-        ax.grid(axis="y", visible=False)
-    axes[0][0].set_yticks(range(n), [wrap(a, 48) for a in t["area"]], fontsize=10 if n > 15 else 12)
-    fig.suptitle("Emergency admissions avoided by neighbourhood", fontsize=18, fontweight="bold")
+    scs = [sc for sc in d.scenarios if f"{sc}_avoided_mean" in t and t[f"{sc}_avoided_mean"].notna().any()]
+    if not scs:
+        return None
+    t = t.assign(_rank=t[[f"{sc}_avoided_mean" for sc in scs]].mean(axis=1))
+    panels = _panels_of_rows(t, "_rank")
+    blocks = [scs[i:i + SCENARIO_COLUMNS] for i in range(0, len(scs), SCENARIO_COLUMNS)]
+    ncols = len(blocks[0])
+    rows = [_rows(p["area"], NAME_WIDTH_NARROW) for p in panels]
+    grid = [(p, r, b) for p, r in zip(panels, rows, strict=True) for b in blocks]
+    fig, axes = _row_figure([g[1][2] for g in grid], ncols, WIDTH, head=1.5)
+    lim = {}
+    for sc in scs:
+        lo, hi = t[f"{sc}_avoided_lower"].fillna(0), t[f"{sc}_avoided_upper"].fillna(0)
+        m = t[f"{sc}_avoided_mean"].fillna(0)
+        a, b = float(min(lo.min(), m.min(), 0)), float(max(hi.max(), m.max(), 0))
+        pad = 0.06 * (b - a or 1.0)
+        lim[sc] = (a - (pad if a < 0 else 0), b + pad)
+    for row_axes, (p, (labels, y, h), block) in zip(axes, grid, strict=True):
+        for j, ax in enumerate(row_axes):
+            if j >= len(block):
+                ax.set_visible(False)
+                continue
+            sc = block[j]
+            m, lo, hi = (p[f"{sc}_avoided_{c}"].fillna(0) for c in ("mean", "lower", "upper"))
+            ax.barh(y, m, height=BAR, color=colour(d, sc), xerr=_err(lo, m, hi), capsize=2,
+                    error_kw={"lw": 0.9}, ecolor="#555555")
+            ax.axvline(0, color="black", lw=0.8)
+            ax.set_xlim(*lim[sc])
+            ax.set_ylim(0, h)
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(3))
+            ax.xaxis.set_major_formatter(_tick())
+            ax.set_title(wrap(scenario_label(sc), 14), fontsize=12.5, fontweight="bold")
+            ax.grid(axis="y", visible=False)
+            if j:
+                ax.tick_params(axis="y", left=False, labelleft=False)
+        row_axes[0].set_yticks(y, labels, fontsize=NAME_FONT)
+    fig.supxlabel(f"Emergency admissions avoided over {d.whole} (each scenario on its own scale)", fontsize=12.5)
+    title = "Emergency admissions avoided by neighbourhood"
+    fig.suptitle(title, fontsize=16, fontweight="bold")
     _footer(fig, d, counts=True)
     path = out / "avoided_by_neighbourhood.png"
-    _save(fig, path)
-    return Figure("avoided_by_neighbourhood", path, "Emergency admissions avoided by neighbourhood",
-                  f"Admissions avoided over {d.whole} (baseline minus scenario, paired by replicate), ranked; "
-                  "whiskers are 95% intervals. Bars left of zero mean more admissions than the baseline.",
-                  "scenario")
+    _save_as_laid_out(fig, path)
+    return Figure("avoided_by_neighbourhood", path, title,
+                  f"Admissions avoided over {d.whole} ({d.comparator} minus scenario, paired by replicate), "
+                  "neighbourhoods ranked by the average over the scenarios; each scenario has its own scale. "
+                  "Whiskers are 95% intervals; bars left of zero mean more admissions than the "
+                  f"{d.comparator}.", "scenario")
 
 
 def avoided_by_imd(d: RunData, out: Path) -> Figure | None:
     if not d.scenarios:
         return None
     frames = {sc: _deciles(d, sc, OUT.emergency_admissions_per_1000, "difference") for sc in d.scenarios}
-    frames = {k: v for k, v in frames.items() if not v.empty}
+    frames = {k: _per_figure(v) for k, v in frames.items() if not v.empty}
     if not frames:
         return None
-    fig, ax = plt.subplots(figsize=(12, 6.5))
+    fig, ax = plt.subplots(figsize=(WIDTH, 6.5))
     k = len(frames)
     w = 0.8 / k
     for i, (sc, r) in enumerate(frames.items()):
@@ -378,80 +531,95 @@ def avoided_by_imd(d: RunData, out: Path) -> Figure | None:
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(range(1, 11))
     ax.set_xlabel("IMD 2019 decile of home area (1 = most deprived 10%)")
-    ax.set_ylabel("Admissions avoided per 1,000 person-years")
+    ax.set_ylabel(wrap(f"Admissions avoided {RATE_UNIT}", 28))
+    ax.yaxis.set_major_formatter(_tick())
     ax.set_title("Reduction in emergency admission rate by deprivation")
     ax.grid(axis="x", visible=False)
     if k > 1:
-        ax.legend(frameon=False)
+        ax.legend(frameon=False, ncol=min(k, 3), loc="upper center", bbox_to_anchor=(0.5, -0.14))
     _footer(fig, d, counts=False)
     path = out / "avoided_by_imd.png"
     _save(fig, path)
     return Figure("avoided_by_imd", path, "Reduction in emergency admission rate by deprivation decile",
-                  "Fall in the admission rate against the baseline in each IMD decile (per 1,000 person-years, "
+                  f"Fall in the admission rate against the {d.comparator} in each IMD decile ({RATE_UNIT}, "
                   "95% intervals). Taller bars on the left mean the benefit goes mostly to the most deprived.",
                   "scenario")
 
 
 def deprivation_gap(d: RunData, out: Path) -> Figure | None:
+    """Left: the comparator's rate in Core20 areas and elsewhere, once (the scenarios move it by far less
+    than a bar's width, so repeating it per scenario only drew identical bars). Right: each scenario's
+    fall in each rate, and the change in the age-standardised gap."""
     if not d.scenarios:
         return None
     groups = [("core20=yes", "Core20\n(most deprived 20%)"), ("core20=no", "Rest of\npopulation")]
-    rates = {sc: [d.one(sc, OUT.emergency_admissions_per_1000, stratum=g) for g, _ in groups]
-             for sc in [d.comparator] + d.scenarios}
-    if any(r is None for r in rates[d.comparator]):
+    base = [d.one(d.comparator, OUT.emergency_admissions_per_1000, stratum=g) for g, _ in groups]
+    if any(r is None for r in base):
         return None
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(14, 7.5))
-    fig.subplots_adjust(left=0.07, right=0.98, top=0.85, bottom=0.36, wspace=0.3)
-    allsc = [sc for sc in [d.comparator] + d.scenarios if all(r is not None for r in rates[sc])]
-    w = 0.8 / len(allsc)
-    for i, sc in enumerate(allsc):
-        f = pd.DataFrame(rates[sc])
-        x = np.arange(2) + (i - (len(allsc) - 1) / 2) * w
-        a1.bar(x, f["mean"], width=w, color=colour(d, sc), label=scenario_label(sc),
-               yerr=_err(f["lower"], f["mean"], f["upper"]), capsize=3, ecolor="#333333")
-    a1.set_xticks(range(2), [g[1] for g in groups])
-    a1.set_ylabel("Admissions per 1,000 person-years")
-    a1.set_title("Admission rate", fontsize=15)
-    a1.legend(frameon=False, fontsize=11, loc="upper center", ncol=min(3, len(allsc)), bbox_to_anchor=(0.5, -0.16))
-    a1.grid(axis="x", visible=False)
     diffs = {sc: [d.one(sc, OUT.emergency_admissions_per_1000, "difference", stratum=g) for g, _ in groups]
              for sc in d.scenarios}
     diffs = {k: v for k, v in diffs.items() if all(r is not None for r in v)}
-    w = 0.8 / max(1, len(diffs))
+    if not diffs:
+        return None
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(WIDTH + 1, 7.5), gridspec_kw={"width_ratios": [1, 2.2]})
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.84, bottom=0.36, wspace=0.42)
+    f = _per_figure(pd.DataFrame(base))
+    a1.bar(range(2), f["mean"], width=0.6, color=[CORE20_COLOUR, REST_COLOUR],
+           yerr=_err(f["lower"], f["mean"], f["upper"]), capsize=4, ecolor="#333333")
+    for i, m in enumerate(f["mean"]):
+        a1.text(i, m / 2, fmt(m, digits=0), ha="center", va="center", fontsize=12, color="white",
+                fontweight="bold")
+    a1.set_xticks(range(2), [g[1] for g in groups], fontsize=11)
+    a1.set_ylabel(wrap(rate_label(OUT.emergency_admissions_per_1000), 28))
+    a1.yaxis.set_major_formatter(_tick())
+    a1.set_title(wrap(f"{d.comparator_label} rate", 20), fontsize=14)
+    a1.grid(axis="x", visible=False)
+    gap0 = d.one(d.comparator, OUT.core20_gap_admissions)
+    if gap0 is not None:
+        a1.text(0.5, -0.2, wrap(f"Age-standardised gap: {fmt(gap0['mean'] * PER_1000_TO_FIGURE, digits=0)} "
+                                f"{RATE_UNIT}", 26), transform=a1.transAxes, ha="center", va="top", fontsize=11)
+    w = 0.8 / len(diffs)
     gap_lines: list[tuple[str, str]] = []
     for i, (sc, rows) in enumerate(diffs.items()):
-        f = pd.DataFrame(rows)
+        f = _per_figure(pd.DataFrame(rows))
         x = np.arange(2) + (i - (len(diffs) - 1) / 2) * w
         a2.bar(x, -f["mean"], width=w, color=colour(d, sc), yerr=_err(-f["upper"], -f["mean"], -f["lower"]),
-               capsize=3, ecolor="#333333")
+               capsize=3, ecolor="#333333", label=scenario_label(sc))
         gap = d.effect(sc, OUT.core20_gap_admissions)[0]
         if gap is not None:
-            gap_lines.append((f"{scenario_label(sc)}: {fmt_interval(gap['mean'], gap['lower'], gap['upper'])}",
+            g = _per_figure(gap)
+            gap_lines.append((f"{scenario_label(sc)}: {fmt_interval(g['mean'], g['lower'], g['upper'])}",
                               colour(d, sc)))
+    a2.axhline(0, color="black", lw=0.8)
+    a2.set_xticks(range(2), [g[1] for g in groups], fontsize=11)
+    a2.set_ylabel(wrap(f"Admissions avoided {RATE_UNIT}", 28))
+    a2.yaxis.set_major_formatter(_tick())
+    a2.set_title(f"Fall in each rate against the {d.comparator}", fontsize=14)
+    a2.grid(axis="x", visible=False)
     if gap_lines:
-        a2.text(0.5, -0.16, "Change in Core20 gap, per 1,000 a year (negative = narrower):",
+        a2.text(0.5, -0.16, f"Change in the Core20 gap, {RATE_UNIT} (negative = narrower):",
                 transform=a2.transAxes, ha="center", va="top", fontsize=11)
     for i, (text, c) in enumerate(gap_lines):
         a2.text(0.5, -0.23 - 0.06 * i, text, transform=a2.transAxes, ha="center", va="top", fontsize=11, color=c)
-    a2.axhline(0, color="black", lw=0.8)
-    a2.set_xticks(range(2), [g[1] for g in groups])
-    a2.set_ylabel("Admissions avoided per 1,000 person-years")
-    a2.set_title("Reduction against baseline", fontsize=15)
-    a2.grid(axis="x", visible=False)
-    fig.suptitle("Does the deprivation gap narrow? Core20 against the rest", fontsize=18, fontweight="bold")
+    if len(diffs) > 1 and not gap_lines:  # otherwise the coloured lines under the panel name the scenarios
+        a2.legend(frameon=False, fontsize=10.5, loc="best")
+    fig.suptitle("Does the deprivation gap narrow? Core20 against the rest", fontsize=17, fontweight="bold")
     _footer(fig, d, counts=False)
     path = out / "deprivation_gap.png"
     fig.savefig(path, dpi=DPI)  # fixed margins: tight_layout would squeeze the notes under the axes
     plt.close(fig)
     return Figure("deprivation_gap", path, "Change in the deprivation gap: Core20 against the rest",
-                  "Left: admission rates in Core20 areas and elsewhere, baseline and scenarios. Right: the fall in "
-                  "each rate. The gap narrows when the Core20 bar on the right is taller than the other.",
-                  "scenario")
+                  f"Left: the {d.comparator}'s admission rate in Core20 areas and elsewhere ({RATE_UNIT}); the "
+                  "scenarios change it by less than the width of a line, so it is drawn once. Right: the fall in "
+                  "each rate under each scenario. The gap narrows when a scenario's Core20 bar is taller than "
+                  "its bar for the rest of the population.", "scenario")
 
 
 def cost_effectiveness(d: RunData, out: Path) -> Figure | None:
-    """Means with intervals, for folders without per-draw economics (the business case plots each draw)."""
+    """Means with intervals, for folders without per-draw economics (the business case plots each draw),
+    with the £20,000 and £30,000 per QALY lines the business-case planes draw."""
     from .business_case import draws
+    from .economics_figures import THRESHOLD_STYLE, threshold_lines
 
     if set(draws(d)["scenario"]) & set(d.scenarios):
         return None
@@ -462,81 +630,91 @@ def cost_effectiveness(d: RunData, out: Path) -> Figure | None:
         c, _ = d.effect(sc, OUT.net_cost)
         if q is None or c is None or not np.isfinite([q["mean"], c["mean"]]).all():
             continue
-        if q is not None and c is not None:
-            pts.append((sc, q, c))
+        pts.append((sc, q, c))
     if not pts:
         return None
-    fig, ax = plt.subplots(figsize=(11, 7))
+    fig, ax = plt.subplots(figsize=(WIDTH, 7.5))
     for sc, q, c in pts:
         ax.errorbar(q["mean"], c["mean"], xerr=_err(pd.Series([q["lower"]]), pd.Series([q["mean"]]),
                                                     pd.Series([q["upper"]])),
                     yerr=_err(pd.Series([c["lower"]]), pd.Series([c["mean"]]), pd.Series([c["upper"]])),
-                    fmt="o", ms=11, color=colour(d, sc), capsize=5, lw=2, label=scenario_label(sc))
-        ax.annotate(scenario_label(sc), (q["mean"], c["mean"]), textcoords="offset points", xytext=(10, 8),
-                    fontsize=12, color=colour(d, sc), zorder=5,
+                    fmt="o", ms=11, color=colour(d, sc), capsize=5, lw=2, zorder=4)
+        ax.annotate(wrap(scenario_label(sc), 22), (q["mean"], c["mean"]), textcoords="offset points",
+                    xytext=(10, 8), fontsize=12, color=colour(d, sc), zorder=5,
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85})
-    ax.axhline(0, color="black", lw=1)
-    ax.axvline(0, color="black", lw=1)
-    x0, x1 = ax.get_xlim()
-    y0, y1 = ax.get_ylim()
-    ax.set_xlim(min(x0, -0.25 * abs(x1)), max(x1, 0.25 * abs(x0)))
-    ax.set_ylim(min(y0, -0.15 * abs(y1)), max(y1, 0.15 * abs(y0)) * 1.08)
+    xs = [v for _, q, _ in pts for v in (q["mean"], q["lower"], q["upper"]) if np.isfinite(v)] + [0.0]
+    ys = [v for _, _, c in pts for v in (c["mean"], c["lower"], c["upper"]) if np.isfinite(v)] + [0.0]
+    xspan, yspan = max(max(xs) - min(xs), 1e-9), max(max(ys) - min(ys), 1.0)
+    x0, x1 = min(xs) - 0.12 * xspan, max(xs) + 0.25 * xspan
+    y0, y1 = min(ys) - 0.15 * yspan, max(ys) + 0.2 * yspan
+    x0, x1 = min(x0, -0.25 * abs(x1)), max(x1, 0.25 * abs(x0))
+    y0, y1 = min(y0, -0.15 * abs(y1)), max(y1, 0.15 * abs(y0))
+    threshold_lines(ax, (x0, x1), (y0, y1))
     kw = {"fontsize": 11, "color": "#999999", "transform": ax.transAxes, "zorder": 1}
     ax.text(0.98, 0.02, "Saves money and gains health", ha="right", va="bottom", **kw)
     ax.text(0.98, 0.98, "Costs more, gains health", ha="right", va="top", **kw)
     ax.text(0.02, 0.98, "Costs more, loses health", ha="left", va="top", **kw)
     ax.yaxis.set_major_formatter(_tick(money=True))
-    ax.set_xlabel("QALYs gained" + (" (discounted)" if q_name == OUT.qalys_gained else ""))
-    ax.set_ylabel("Net cost (£; below zero = net saving)")
+    ax.set_xlabel(outcome_label(q_name) if q_name == OUT.qalys_gained else "QALYs gained")
+    ax.set_ylabel(wrap("Net cost (£; below zero = net saving)", 30))
     ax.set_title("Cost-effectiveness plane")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(THRESHOLD_STYLE),
+              fontsize=11.5, title="Cost-effective below the line, at", title_fontsize=11.5)
     _footer(fig, d, counts=True)
     path = out / "cost_effectiveness.png"
     _save(fig, path)
     return Figure("cost_effectiveness", path, "Cost-effectiveness plane",
-                  f"Net cost against QALYs gained over {d.whole} for each scenario, with 95% intervals on both.",
-                  "scenario")
+                  f"Net cost against QALYs gained over {d.whole} for each scenario, with 95% intervals on both. "
+                  "A scenario below a threshold line is cost-effective at that value of a QALY (NICE: £20,000 "
+                  "to £30,000; the shaded area is below £20,000).", "scenario")
 
 
 def target_scenarios(d: RunData, out: Path) -> Figure | None:
-    """Where to target: admissions avoided per 1,000 against the baseline rate, by neighbourhood."""
+    """Where to target: admissions avoided against the baseline rate, by neighbourhood."""
     if not d.scenarios:
         return None
     t = by_area(d, ("neighbourhood",))
     if t.empty or "baseline_rate_mean" not in t:
         return None
-    scs = [sc for sc in d.scenarios if t[f"{sc}_avoided_per_1000_mean"].notna().any()]
+    scs = [sc for sc in d.scenarios if f"{sc}_avoided_per_1000_mean" in t
+           and t[f"{sc}_avoided_per_1000_mean"].notna().any()]
     if not scs:
         return None
     k = len(scs)
     ncol = min(k, 2)
     nrow = int(np.ceil(k / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(7.5 * ncol + 1.5, 6 * nrow), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(nrow, ncol, figsize=(WIDTH, (5.2 if ncol > 1 else 6.5) * nrow + 1.2), squeeze=False,
+                             layout="constrained")
     share = 100 * t["share_core20"].fillna(0)
-    size = 50 + 450 * t[OUT.person_years] / t[OUT.person_years].max()
+    size = 30 + 300 * t[OUT.person_years] / t[OUT.person_years].max()
+    rate = t["baseline_rate_mean"] * PER_1000_TO_FIGURE
     sc_map = None
     for ax, sc in zip(axes.flat, scs, strict=False):
-        y = t[f"{sc}_avoided_per_1000_mean"]
-        sc_map = ax.scatter(t["baseline_rate_mean"], y, s=size, c=share, cmap="YlOrRd", vmin=0, vmax=100,
+        y = t[f"{sc}_avoided_per_1000_mean"] * PER_1000_TO_FIGURE
+        sc_map = ax.scatter(rate, y, s=size, c=share, cmap="YlOrRd", vmin=0, vmax=100,
                             edgecolor="#555555", lw=0.6, alpha=0.85)
-        top = t.assign(_y=y).nlargest(min(4, len(t)), "_y")
-        _label_points(ax, list(top["baseline_rate_mean"]), list(top["_y"]), [short_area(a, 24) for a in top["area"]])
+        top = t.assign(_y=y, _x=rate).nlargest(min(3, len(t)), "_y")
+        _label_points(ax, list(top["_x"]), list(top["_y"]), [short_area(a, 20) for a in top["area"]])
         ax.axhline(0, color="black", lw=0.8)
-        ax.set_title(wrap(scenario_label(sc), 40), fontsize=15)
-        ax.set_xlabel("Baseline admissions per 1,000 person-years")
-        ax.set_ylabel("Avoided per 1,000 person-years")
+        ax.set_title(wrap(scenario_label(sc), 34), fontsize=13.5)
+        ax.xaxis.set_major_formatter(_tick())
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+        ax.set_xlabel(wrap(f"{d.comparator_label} admissions {RATE_UNIT}", 34), fontsize=11.5)
+        ax.set_ylabel(wrap(f"Avoided {RATE_UNIT}", 24), fontsize=11.5)
     for ax in list(axes.flat)[k:]:
         ax.set_visible(False)
     if sc_map is not None:
-        cb = fig.colorbar(sc_map, ax=axes.ravel().tolist(), pad=0.01, fraction=0.03)
+        cb = fig.colorbar(sc_map, ax=axes.ravel().tolist(), pad=0.01, fraction=0.04, aspect=40)
         cb.set_label("% of residents in Core20 areas")
-    fig.suptitle("Where to target: benefit against need, by neighbourhood", fontsize=18, fontweight="bold")
-    _footer(fig, d, counts=False, intervals=False, y=-0.03)
+    title = "Where to target: benefit against need, by neighbourhood"
+    fig.suptitle(title, fontsize=16, fontweight="bold")
+    _footer(fig, d, counts=False, intervals=False)
     path = out / "target_scenarios.png"
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return Figure("target_scenarios", path, "Where to target: benefit against need, by neighbourhood",
-                  "Each bubble is a neighbourhood (size: residents; colour: share in Core20 areas). Neighbourhoods "
-                  "top right have high need and gain most per resident.", "scenario")
+    _save_as_laid_out(fig, path)
+    return Figure("target_scenarios", path, title,
+                  "Each bubble is a neighbourhood (size: residents; colour: share in Core20 areas; rates "
+                  f"{RATE_UNIT}). Neighbourhoods top right have high need and gain most per resident; the three "
+                  "that gain most are named.", "scenario")
 
 
 def validation(d: RunData, out: Path) -> Figure | None:
@@ -544,8 +722,10 @@ def validation(d: RunData, out: Path) -> Figure | None:
     if v is None or v.empty or not {"simulated", "observed", "tolerance", "kind", "target"} <= set(v.columns):
         return None
     v = v.reset_index(drop=True)
+    names = [target_label(str(t), str(m) if pd.notna(m) else None)
+             for t, m in zip(v["target"], v["measure"] if "measure" in v else [None] * len(v), strict=True)]
     ratio = v["simulated"] / v["observed"].replace(0, np.nan)
-    fig, ax = plt.subplots(figsize=(11, 0.38 * len(v) + 2.2))
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.34 * len(v) + 2.2))
     y = np.arange(len(v))
     ok = v["pass"].astype(bool) if "pass" in v else pd.Series(True, index=v.index)
     for i, r in v.iterrows():
@@ -553,14 +733,15 @@ def validation(d: RunData, out: Path) -> Figure | None:
         ax.plot([1 - tol, 1 + tol], [i, i], color="#d9d9d9", lw=9, solid_capstyle="butt", zorder=1)
     ax.scatter(ratio, y, c=np.where(ok, "#1b7837", "#c51b7d"), s=60, zorder=3)
     ax.axvline(1.0, color="black", lw=0.9)
-    ax.set_yticks(y, v["target"], fontsize=11)
-    ax.invert_yaxis()
+    ax.set_yticks(y, names, fontsize=11)
+    ax.set_ylim(len(v) - 0.5, -0.5)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel("Simulated ÷ published (grey band: tolerance)")
     ax.scatter([], [], c="#1b7837", label="within tolerance")
     ax.scatter([], [], c="#c51b7d", label="outside tolerance")
-    ax.legend(frameon=False, loc="lower right", fontsize=11)
-    ax.set_title(f"Baseline against published figures: {int(ok.sum())} of {len(v)} within tolerance")
+    ax.legend(frameon=False, loc="lower left", fontsize=11)
+    fig.suptitle(wrap(f"Baseline against published figures: {int(ok.sum())} of {len(v)} within tolerance", 60),
+                 fontsize=16, fontweight="bold")
     fig.tight_layout()
     path = out / "validation.png"
     fig.savefig(path, dpi=DPI)

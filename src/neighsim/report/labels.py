@@ -6,8 +6,10 @@ import math
 import re
 import textwrap
 from collections.abc import Sequence
+from functools import cache
 
-from ..outcomes import label
+from ..analysis.summary import stratum_parts
+from ..outcomes import registry
 from ..processes.plan import ADMISSION_CAUSES
 
 CAUSE_OUTCOMES = tuple(r.name for r in ADMISSION_CAUSES)
@@ -17,10 +19,41 @@ COMPARISON_SUFFIXES = {"_ottawa_implied_readmissions_avoided":
                        "same treated smokers (for comparison with 'Emergency admissions avoided')"}
 
 
+# condition codes in the processes' declared labels ('New cases: htn'), as a reader says them
+CONDITION_WORDS = {"htn": "hypertension", "cvd": "cardiovascular disease", "copd": "COPD"}
+# admission-type rates in figures are per 100,000 person-years: per 1,000 the effects read '0.002'
+RATE_PER = 100_000
+RATE_UNIT = "per 100,000 person-years"
+PER_1000_TO_FIGURE = RATE_PER / 1000
+
+
+def _humanise(text: str) -> str:
+    return re.sub(r"\b(" + "|".join(CONDITION_WORDS) + r")\b", lambda m: CONDITION_WORDS[m.group(1)], text)
+
+
+@cache
+def label_table() -> dict[str, str]:
+    """The one table of reader names: every declared outcome (the processes' results and the derived
+    outcomes in outcomes.py), condition codes spelt out. Figures and tables take their words from here."""
+    return {name: _humanise(o.label) for name, o in registry().items()}
+
+
+def rate_label(outcome: str) -> str:
+    """An admission-type rate as figures show it: 'Emergency admissions per 100,000 person-years'."""
+    base = outcome.removesuffix("_per_1000")
+    return f"{label_table().get(base, outcome_label(base))} {RATE_UNIT}"
+
+
+def cause_label(outcome: str) -> str:
+    """A cause of admission on its own, for a legend: 'Respiratory', 'Falls', 'Other'."""
+    words = outcome_label(outcome).replace(" emergency", "").removesuffix(" admissions")
+    return words[:1].upper() + words[1:]
+
+
 def outcome_label(outcome: str, prefixes: Sequence[str] = ()) -> str:
     """A reader's name for an outcome; `prefixes` are intervention names ('falls_pathway') so that
     'falls_pathway_digital_users' reads 'Falls pathway: digital users'."""
-    declared = label(outcome)
+    declared = label_table().get(outcome)
     if declared is not None:
         return declared
     for suffix, words in COMPARISON_SUFFIXES.items():
@@ -48,7 +81,7 @@ def stratum_label(stratum: str) -> str:
     if stratum == "all":
         return "everyone"
     parts = []
-    for kv in stratum.split(","):
+    for kv in stratum_parts(stratum):
         k, _, v = kv.partition("=")
         parts.append({"sex": f"{v}s" if v in ("male", "female") else v,
                       "imd_decile": f"IMD decile {v}", "imd_quintile": f"IMD quintile {v}",
@@ -94,22 +127,95 @@ def fmt_interval(mean: float | None, lower: float | None, upper: float | None, m
         return "–"
     if lower is None or upper is None or not (math.isfinite(float(lower)) and math.isfinite(float(upper))):
         return fmt(mean, money, digits)
+    if float(lower) == float(upper) == float(mean):  # the same in every run: no interval to show
+        return fmt(mean, money, digits)
     if digits is None:
         digits = _digits([float(mean), float(lower), float(upper)])
     return f"{fmt(mean, money, digits)} ({fmt(lower, money, digits)} to {fmt(upper, money, digits)})"
 
 
 def wrap(text: str, width: int = 38) -> str:
-    return "\n".join(textwrap.wrap(text, width)) or text
+    """Lines of at most `width` characters, broken between whole words only (a word longer than a line
+    keeps its own line; hyphenated names such as Newcastle-under-Lyme stay whole)."""
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)) or text
 
 
 def short_area(name: str, width: int = 32) -> str:
-    """The part after 'Locality: ', shortened in the middle so names sharing a start stay distinct."""
-    tail = name.split(": ", 1)[-1]
-    if len(tail) <= width:
-        return tail
-    head = width // 3
-    return tail[:head].rstrip() + "…" + tail[-(width - head - 1):].lstrip()
+    """The part after 'Locality: ', whole, wrapped on words into lines of about `width` characters."""
+    return wrap(name.split(": ", 1)[-1], width)
+
+
+_SMALL_WORDS = {"on", "under", "upon", "in", "by", "le", "de"}
+
+
+def _place_words(tokens: Sequence[str]) -> str:
+    """'stoke on trent' -> 'Stoke-on-Trent', 'staffordshire moorlands' -> 'Staffordshire Moorlands'."""
+    out: list[str] = []
+    for i, t in enumerate(tokens):
+        if t in _SMALL_WORDS and 0 < i < len(tokens) - 1:
+            out[-1] += f"-{t}-"
+        elif out and out[-1].endswith("-"):
+            out[-1] += t.capitalize()
+        else:
+            out.append(t.capitalize())
+    return " ".join(out)
+
+
+TARGET_MEASURES = {
+    "admissions_rate": "Emergency admission rate", "falls_admissions_per_100k_65": "Falls admissions",
+    "hip_fractures_per_100k_65": "Hip fractures", "frailty_any": "Frailty (any)", "frailty_severe": "Severe frailty",
+    "smoking": "Smoking", "multimorbidity": "Two or more conditions",
+    "multimorbidity_ratio_q1_q5": "Two or more conditions: most against least deprived",
+    "diagnosed_htn_adults": "Hypertension recorded, adults", "diagnosed_copd_all": "COPD prevalence",
+    "le_sii": "Life expectancy gap (slope index)", "le": "Life expectancy", "population_growth": "Population growth",
+}
+
+
+def target_label(target: str, measure: str | None = None) -> str:
+    """A validation target in words, from its measure and the parts of its name:
+    'admissions_53_66_q1' -> 'Emergency admission rate, ages 53–66, IMD quintile 1'."""
+    tokens = target.lower().split("_")
+    head = TARGET_MEASURES.get(measure or "")
+    if head is None:
+        return target.replace("_", " ").capitalize()
+    known = set((measure or "").split("_")) | {"admissions", "fractures", "hip", "falls", "any", "severe",
+                                               "prevalence", "recorded", "hypertension", "growth", "adults", "vs"}
+    bits: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if t.isdigit() and nxt.isdigit():
+            bits.append(f"ages {t}–{nxt}")
+            i += 2
+            continue
+        if re.fullmatch(r"\d+plus", t):
+            bits.append(f"aged {t[:-4]}+")
+        elif re.fullmatch(r"q\d", t) and measure != "multimorbidity_ratio_q1_q5":
+            bits.append(f"IMD quintile {t[1:]}")
+        elif re.fullmatch(r"decile\d+", t):
+            bits.append(f"IMD decile {t[6:]}")
+        elif t in ("male", "female"):
+            bits.append(f"{t}s")
+        elif t == "one" and nxt == "year":
+            bits.append("over one year")
+            i += 2
+            continue
+        elif t == "all" and nxt == "ages":
+            bits.append("all ages")
+            i += 2
+            continue
+        elif t == "adults" and measure == "smoking":
+            bits.append("adults")
+        elif t not in known and not re.fullmatch(r"q\d", t):
+            rest.append(t)
+        i += 1
+    if measure == "population_growth" and not any("one year" in b for b in bits):
+        bits.append("over five years")
+    if rest:  # a place's name ('le_male_stoke_on_trent'), or words this function does not know
+        bits.append(_place_words(rest))
+    return ", ".join([head, *bits])
 
 
 def slug(text: str) -> str:

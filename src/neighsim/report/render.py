@@ -1,18 +1,14 @@
-"""The report's words and tables, rendered twice: one self-contained HTML file and one Markdown file.
-
-Both follow the same outline built here as a list of blocks (headings, paragraphs, notes, tables,
-figures), so the two can never disagree. The HTML embeds each figure as a base64 PNG data URI and has
+"""The report's outline: a list of blocks (headings, paragraphs, notes, tables, figures) in reading
+order, laid out by the Jinja2 templates in pages.py as one self-contained HTML file and one Markdown
+file, so the two can never disagree. The HTML embeds each figure as a base64 PNG data URI and has
 inline CSS only: no scripts, no fonts or styles fetched from anywhere, so it opens offline and can be
 e-mailed as one file.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import html
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
@@ -23,17 +19,8 @@ from .business_case import blocks as business_case_blocks
 from .business_case import economics_scenarios, is_psa, not_psa_warning
 from .data import RunData
 from .figures import Figure
-from .labels import digits_for, fmt, fmt_interval, scenario_label
-
-INTERVAL_NOTE = (
-    "Every number is the mean across the model's replicates (independent runs of the same residents with "
-    "different random events{draws}), and the range in brackets is the 95% interval: the middle 95% of "
-    "those runs. Differences from the baseline are worked out run by run (each scenario run is paired with "
-    "the baseline run that shares its random numbers), so they are more precise than comparing two totals. "
-    "An interval that includes zero means the model cannot tell the effect apart from chance at this "
-    "number of replicates. The intervals show the model's own uncertainty{psa}; they do not cover errors "
-    "in its structure or in the published figures it rests on (see the assumptions appendix)."
-)
+from .labels import digits_for, fmt, fmt_interval, scenario_label, target_label
+from .pages import say, to_html, to_markdown
 
 
 @dataclass
@@ -48,29 +35,27 @@ class Table:
 
 @dataclass
 class Block:
-    kind: str  # h1 h2 h3 p note warning list table figure
+    kind: str  # h1 h2 h3 p note warning list table figure toc (the contents) open/close (a section's box)
     text: str = ""
     items: list[str] = field(default_factory=list)
     table: Table | None = None
     figure: Figure | None = None
+    css: str = ""  # a list's or section's class
+    anchor: str = ""  # a heading's id (pages.py sets it)
 
 
 # ------------------------------------------------------------------------------------------- outline
-def _coverage(d: RunData) -> str:
-    las = d.local_authorities
-    return ", ".join(las) if las else d.ics_area
-
-
 def outline(d: RunData, figs: list[Figure]) -> list[Block]:
     """The whole report as blocks, in reading order."""
     byk = {f.key: f for f in figs}
     b: list[Block] = []
     name = (d.manifest.get("config") or {}).get("name") or d.ics_area
-    b.append(Block("h1", f"Neighbourhood simulation report: {_coverage(d)}"))
+    b.append(Block("h1", f"Neighbourhood simulation report: {d.coverage}"))
     when = d.manifest.get("finished") or d.manifest.get("created") or "unknown time"
     sc_text = ", ".join(scenario_label(s) for s in d.scenarios) or "none (baseline only)"
-    b.append(Block("list", items=[
-        f"Area simulated: {_coverage(d)}" + ("" if _coverage(d) == name else f" (part of {name})"),
+    b.append(Block("list", css="facts", items=[
+        *([] if d.is_ics else [f"This report is for {d.coverage}, one part of the run"]),
+        f"Area simulated: {d.ics_coverage}" + ("" if d.ics_coverage == name else f" (part of {name})"),
         f"Projection: {d.years[0] if d.years else ''} to {d.years[-1] if d.years else ''} ({d.whole}), "
         f"by financial year",
         f"Scenarios compared with the {d.comparator}: {sc_text}",
@@ -79,15 +64,14 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
         + (f", counts scaled up by {1 / d.scale:.3g} to stand for everyone" if d.scale_up and d.scale else ""),
         f"Run finished {when}; report written {dt.datetime.now().isoformat(timespec='seconds')}",
     ]))
+    from . import executive
+
+    b.extend(executive.blocks(d))
+    b.append(Block("h2", "About this run"))
     b.append(Block("h3", "Key messages"))
     b.append(Block("list", items=_key_messages(d)))
     b.append(Block("h3", "How to read the intervals"))
-    psa = bool(d.manifest.get("psa"))
-    b.append(Block("note", INTERVAL_NOTE.format(
-        draws=" and, in this run, different draws of the uncertain parameters" if psa else "",
-        psa=" (random chance and parameter uncertainty)" if psa else
-        " from random chance only: this run did not draw parameters (no PSA), so parameter uncertainty is "
-        "not included")))
+    b.append(Block("note", say("interval_note", psa=bool(d.manifest.get("psa")))))
     if d.notes:
         b.append(Block("h3", "Before quoting these numbers"))
         b.append(Block("list", items=d.notes))
@@ -104,17 +88,11 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
     b.append(Block("h2", "1. Headline results"))
     head = tables.headline(d)
     if d.scenarios:
-        b.append(Block("p", f"Effects over {d.whole} for {_coverage(d)}, against the "
-                            f"{d.comparator}. 'Avoided' is the {d.comparator} minus the scenario, so positive "
-                            "numbers are good news; changes in inequality measures are scenario minus "
-                            f"{d.comparator}, so negative numbers mean a narrower gap."))
+        b.append(Block("p", say("headline_intro", whole=d.whole, coverage=d.coverage, comparator=d.comparator)))
         b.append(Block("table", table=_impact_table(d, head)))
     else:
-        b.append(Block("p", "This folder holds the baseline only: there are no intervention scenarios to "
-                            "compare, so there are no admissions avoided, costs or changes in inequality to "
-                            "report. Run `neighsim run` with one or more scenario files to add them. The "
-                            "baseline projection follows."))
-    b.append(Block("h3", f"Baseline projection, {d.whole}"))
+        b.append(Block("p", say("baseline_only")))
+    b.append(Block("h3", f"{d.comparator_label} projection, {d.whole}"))
     b.append(Block("table", table=_baseline_table(head)))
     _fig(b, byk, "annual_admissions")
     from .contributions import blocks as contribution_blocks
@@ -123,6 +101,7 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
 
     # 2. where and for whom
     b.append(Block("h2", "2. Where and for whom"))
+    b.extend(_by_place_blocks(d))
     if d.scenarios:
         for k in ("avoided_by_neighbourhood", "target_scenarios", "avoided_by_imd", "deprivation_gap"):
             _fig(b, byk, k)
@@ -208,7 +187,7 @@ def _key_messages(d: RunData) -> list[str]:
     base = d.one(d.comparator, OUT.emergency_admissions)
     rate = d.one(d.comparator, OUT.emergency_admissions_per_1000)
     if base is not None:
-        s = (f"Baseline: {fmt_interval(base['mean'], base['lower'], base['upper'])} emergency admissions over "
+        s = (f"{d.comparator_label}: {fmt_interval(base['mean'], base['lower'], base['upper'])} emergency admissions over "
              f"{d.whole}")
         if rate is not None:
             s += f", {fmt(rate['mean'])} per 1,000 person-years"
@@ -250,12 +229,31 @@ def _key_messages(d: RunData) -> list[str]:
         dn = d.one(sc, OUT.emergency_admissions_per_1000, "difference", stratum="core20=no")
         if dy is not None and dn is not None:
             narrower = dy["mean"] < dn["mean"]
-            s += (f". Admission rate change per 1,000 person-years: {_signed(dy['mean'])} in Core20 areas, "
-                  f"{_signed(dn['mean'])} elsewhere, so on average the gap {'narrows' if narrower else 'widens'}")
+            s += (f". Admission rate change per 100,000 person-years: {_signed(dy['mean'] * PER_100K)} in Core20 "
+                  f"areas, {_signed(dn['mean'] * PER_100K)} elsewhere, so on average the gap "
+                  f"{'narrows' if narrower else 'widens'}")
         msgs.append(s + ".")
     if not d.scenarios:
         msgs.append("No intervention scenarios in this run: the sections on impact and costs are empty.")
     return msgs
+
+
+def _by_place_blocks(d: RunData) -> list[Block]:
+    """The headline table for each place inside the report's area (the ICS report: every place), so
+    a place's figures are in the report a board reads; `neighsim report DIR --area PLACE` writes the whole
+    report for one."""
+    if not d.scenarios or d.focus_level not in ("ics",):
+        return []
+    places = sorted(set(d.rows(level="place", scenario=d.comparator, outcome=OUT.person_years)["area"]))
+    if len(places) < 2:
+        return []
+    out = [Block("p", "The headline for each place, from the same runs (the whole report for one place, "
+                      "locality or neighbourhood: `neighsim report DIR --area NAME`).")]
+    for place in places:
+        pd_ = d.for_area(place, "place")
+        out.append(Block("h3", f"{place}: five-year effects"))
+        out.append(Block("table", table=_impact_table(pd_, tables.headline(pd_))))
+    return out
 
 
 def _fig(b: list[Block], byk: dict[str, Figure], key: str) -> None:
@@ -285,7 +283,8 @@ def _impact_table(d: RunData, head: pd.DataFrame) -> Table:
             row.append(cell)
         rows.append(row)
     cap = ("– : not in this folder, or undefined in every replicate (for example no payback within the horizon, "
-           "no QALY gain, or more admissions than the baseline).")
+           f"no QALY gain, or more admissions than the {d.comparator})."
+           + ("" if d.comparator == "baseline" else f" Every figure is a difference from {d.comparator_label}."))
     if short:
         cap += f" † based on n of the {d.replicates} replicates: in the others the figure is undefined."
     return Table(["Five-year effect (95% interval)"] + [scenario_label(s) for s in d.scenarios], rows,
@@ -293,15 +292,18 @@ def _impact_table(d: RunData, head: pd.DataFrame) -> Table:
 
 
 def _baseline_table(head: pd.DataFrame) -> Table:
-    base = head[head["section"] == "Baseline projection"]
+    base = head[head["section"] == tables.COMPARATOR_SECTION]
     rows = [[r["indicator"], fmt_interval(r["mean"], r["lower"], r["upper"], bool(r["money"]))]
             for _, r in base.iterrows()]
     return Table(["Indicator", "Mean (95% interval)"], rows)
 
 
-def _col(t: pd.DataFrame, prefix: str, money: bool = False) -> list[str]:
+PER_100K = 100.0  # a rate per 1,000 x 100: changes in rates are shown per 100,000 (per 1,000 they are 0.00x)
+
+
+def _col(t: pd.DataFrame, prefix: str, money: bool = False, times: float = 1.0) -> list[str]:
     """A column of 'mean (lower to upper)' cells with one number of decimals for the whole column."""
-    m, lo, hi = t[f"{prefix}_mean"], t[f"{prefix}_lower"], t[f"{prefix}_upper"]
+    m, lo, hi = (t[f"{prefix}_{k}"] * times for k in ("mean", "lower", "upper"))
     dg = digits_for(list(pd.concat([m, lo, hi]).dropna().abs()))
     return [fmt_interval(a, b, c, money, dg) if pd.notna(a) else "–" for a, b, c in zip(m, lo, hi, strict=True)]
 
@@ -312,7 +314,7 @@ def _neighbourhood_table(d: RunData) -> Table | None:
         return None
     key = f"{d.scenarios[0]}_avoided_mean" if d.scenarios else "baseline_rate_mean"
     t = t.sort_values(key, ascending=False)
-    header = ["Neighbourhood", "Residents (end)", "Core20 %", "Baseline admissions per 1,000"]
+    header = ["Neighbourhood", "Residents (end)", "Core20 %", f"{d.comparator_label} admissions per 1,000"]
     cols = [_col(t, "baseline_rate")]
     for sc in d.scenarios:
         header.append(f"{scenario_label(sc)}: admissions avoided")
@@ -321,7 +323,7 @@ def _neighbourhood_table(d: RunData) -> Table | None:
     for i, (_, r) in enumerate(t.iterrows()):
         rows.append([r["area"], fmt(r["residents_end"]), fmt(100 * r["share_core20"], digits=0)
                      if pd.notna(r["share_core20"]) else "–"] + [c[i] for c in cols])
-    cap = ("Baseline rate per 1,000 person-years and admissions avoided over " + d.whole
+    cap = (f"{d.comparator_label} rate per 1,000 person-years and admissions avoided over " + d.whole
            + ("; ranked by admissions avoided in " + scenario_label(d.scenarios[0]) if d.scenarios
               else "; ranked by baseline rate")
            + ". Avoided per 1,000 residents is in results.xlsx (by neighbourhood).")
@@ -332,15 +334,16 @@ def _deprivation_table(d: RunData) -> Table | None:
     t = tables.by_deprivation(d)
     if t.empty:
         return None
-    header = ["Group", "Person-years", "Baseline admissions", "Baseline per 1,000"]
+    header = ["Group", "Person-years", f"{d.comparator_label} admissions", f"{d.comparator_label} per 1,000"]
     cols = [_col(t, "baseline_admissions"), _col(t, "baseline_rate")]
     for sc in d.scenarios:
-        header.append(f"{scenario_label(sc)}: avoided per 1,000")
-        cols.append(_col(t, f"{sc}_avoided_per_1000"))
+        header.append(f"{scenario_label(sc)}: avoided per 100,000")
+        cols.append(_col(t, f"{sc}_avoided_per_1000", times=PER_100K))
     rows = [[r["group"], fmt(r[OUT.person_years])] + [c[i] for c in cols]
             for i, (_, r) in enumerate(t.iterrows())]
     return Table(header, rows, css="areas",
-                 caption=f"All residents of {_coverage(d)}, {d.whole}; rates per 1,000 person-years. IMD 2019 "
+                 caption=f"All residents of {d.coverage}, {d.whole}; rates per 1,000 person-years, their changes "
+                         "per 100,000. IMD 2019 "
                          "decile and quintile 1 = most deprived; Core20 = the most deprived 20% of LSOAs in "
                          "England. Counts avoided by group are in results.xlsx (by deprivation).")
 
@@ -426,7 +429,7 @@ def _cost_table(d: RunData) -> Table | None:
         rows.append([scenario_label(r["scenario"]), r["indicator"], r["measure"].replace("_", " "),
                      fmt_interval(r["mean"], r["lower"], r["upper"], money and r["measure"] != "percent_change")])
     return Table(["Scenario", "Outcome", "Measure", "Mean (95% interval)"], rows, numeric_from=3,
-                 caption=f"{d.whole}, {_coverage(d)}. 'difference' is scenario minus {d.comparator}; 'value' "
+                 caption=f"{d.whole}, {d.coverage}. 'difference' is scenario minus {d.comparator}; 'value' "
                          "rows of paired outcomes (costs avoided, net cost, ROI, payback, QALYs gained, cost per "
                          "outcome) already compare with the baseline, replicate by replicate, and are "
                          "discounted. Yearly figures are in results.xlsx (costs sheet).")
@@ -441,7 +444,9 @@ def _validation_table(d: RunData) -> Table | None:
         ok = bool(r.get("pass", False))
         tol = r.get("tolerance")
         tol_s = (f"±{tol:.0%}" if r.get("kind") == "relative" else f"±{fmt(tol)}") if pd.notna(tol) else "–"
-        rows.append([str(r.get("target", "")), str(r.get("source", "")), fmt(r.get("observed")),
+        measure = r.get("measure")
+        rows.append([target_label(str(r.get("target", "")), measure if isinstance(measure, str) else None),
+                     str(r.get("source", "")), fmt(r.get("observed")),
                      fmt(r.get("simulated")), fmt(r.get("simulated_final_year")), tol_s,
                      "yes" if ok else "no"])
         cls.append("" if ok else "fail")
@@ -461,15 +466,12 @@ def _methods(d: RunData) -> list[Block]:
                     "numbers). Results are counted by neighbourhood, IMD decile, sex and age band and summarised "
                     "across replicates.")]
     b.append(Block("list", items=[f"{p.name} — {p.description}" for p in default_plan()]))
-    ps = d.parameters
+    ps = d.parameters_used
     counts = {k: sum(1 for p in ps if p.get("confidence") == k) for k in CONFIDENCE}
-    n_ass = sum(1 for p in ps if p.get("assumption"))
     b.append(Block("h3", "Parameters and their sources"))
-    b.append(Block("p", f"The model uses {len(ps)} parameters, read from {d.parameters_dir}. Each has a source "
-                        "and a confidence mark: " + "; ".join(f"{k} = {v} ({counts[k]})" for k, v in
-                                                              CONFIDENCE.items())
-                        + f". The {n_ass} parameters marked M or A are assumptions and are highlighted below; "
-                        "they are the first candidates for sensitivity analysis and local evidence."))
+    b.append(Block("p", say("parameters_intro", used=len(ps), total=len(d.parameters), folder=d.parameters_dir,
+                            marks="; ".join(f"{k} = {v} ({counts[k]})" for k, v in CONFIDENCE.items()),
+                            n_assumptions=sum(1 for p in ps if p.get("assumption")))))
     rows, cls = [], []
     for _, r in tables.assumptions(d).iterrows():
         rows.append([r["parameter"], str(r["value"]) if not isinstance(r["value"], float) else fmt(r["value"]),
@@ -482,150 +484,10 @@ def _methods(d: RunData) -> list[Block]:
     return b
 
 
-# ----------------------------------------------------------------------------------------------- HTML
-CSS = """
-body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1d2733;margin:0;
-background:#f4f6f9;line-height:1.5}
-main{max-width:1180px;margin:0 auto;padding:24px 32px 64px;background:#fff;box-shadow:0 0 8px rgba(0,0,0,.06)}
-h1{font-size:30px;margin:8px 0 12px;color:#123a6b}
-h2{font-size:23px;margin:40px 0 10px;padding-bottom:6px;border-bottom:3px solid #123a6b;color:#123a6b}
-h3{font-size:18px;margin:24px 0 8px;color:#1d2733}
-p,li{font-size:15.5px}
-.note{background:#eef4fb;border-left:5px solid #2f6db5;padding:10px 16px;margin:8px 0 16px;font-size:15px}
-.warning{background:#fff4e0;border-left:5px solid #d9822b;padding:10px 16px;margin:8px 0 16px;font-size:15px}
-.facts li{margin:2px 0}
-table{border-collapse:collapse;width:100%;margin:8px 0 18px;font-size:13.5px}
-th{background:#123a6b;color:#fff;text-align:left;padding:7px 8px;vertical-align:bottom}
-td{padding:6px 8px;border-bottom:1px solid #e3e7ee;vertical-align:top}
-tr:nth-child(even) td{background:#f8f9fb}
-td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-th.num{text-align:right}
-tr.assume td{background:#fff4cc}
-tr.fail td{background:#fde3ec}
-caption{caption-side:bottom;text-align:left;font-size:13px;color:#555;padding-top:4px}
-figure{margin:18px 0 28px}
-figure img{width:100%;height:auto;border:1px solid #e3e7ee}
-figcaption{font-size:14px;color:#444;margin-top:6px}
-figcaption b{color:#1d2733}
-.wide{overflow-x:auto}
-table.areas td:first-child{min-width:210px}
-table.impact td:first-child{min-width:220px}
-table.impact td.num{white-space:normal}
-table.params td:nth-child(1){word-break:break-all;min-width:150px}
-table.params td:nth-child(2){min-width:120px}
-table.params td:nth-child(6){white-space:nowrap}
-table.budget td.num{white-space:normal;min-width:110px}
-@media print{body{background:#fff}main{box-shadow:none;max-width:none}figure,table{page-break-inside:avoid}}
-"""
-
-
-def _esc(s: object) -> str:
-    return html.escape(str(s), quote=True)
-
-
-def _html_table(t: Table) -> str:
-    out = [f'<div class="wide"><table class="{t.css}">' if t.css else '<div class="wide"><table>']
-    if t.caption:
-        out.append(f"<caption>{_esc(t.caption)}</caption>")
-    out.append("<thead><tr>" + "".join(f'<th class="num">{_esc(h)}</th>' if j >= t.numeric_from
-                                       else f"<th>{_esc(h)}</th>" for j, h in enumerate(t.header))
-               + "</tr></thead><tbody>")
-    for i, row in enumerate(t.rows):
-        cls = t.row_class[i] if i < len(t.row_class) and t.row_class[i] else ""
-        cells = "".join(f'<td class="num">{_esc(c)}</td>' if j >= t.numeric_from else f"<td>{_esc(c)}</td>"
-                        for j, c in enumerate(row))
-        out.append(f'<tr class="{cls}">{cells}</tr>' if cls else f"<tr>{cells}</tr>")
-    out.append("</tbody></table></div>")
-    return "\n".join(out)
-
-
-def _data_uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-
-
-def to_html(blocks: list[Block], title: str) -> str:
-    parts = ["<!DOCTYPE html>", '<html lang="en-GB">', "<head>", '<meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f"<title>{_esc(title)}</title>", f"<style>{CSS}</style>", "</head>", "<body><main>"]
-    first_list = True
-    for blk in blocks:
-        if blk.kind in ("h1", "h2", "h3"):
-            parts.append(f"<{blk.kind}>{_esc(blk.text)}</{blk.kind}>")
-        elif blk.kind == "p":
-            parts.append(f"<p>{_esc(blk.text)}</p>")
-        elif blk.kind == "note":
-            parts.append(f'<div class="note">{_esc(blk.text)}</div>')
-        elif blk.kind == "warning":
-            parts.append(f'<div class="warning" role="alert"><b>Warning.</b> {_esc(blk.text)}</div>')
-        elif blk.kind == "list":
-            cls = ' class="facts"' if first_list else ""
-            first_list = False
-            parts.append(f"<ul{cls}>" + "".join(f"<li>{_esc(i)}</li>" for i in blk.items) + "</ul>")
-        elif blk.kind == "table" and blk.table is not None:
-            parts.append(_html_table(blk.table))
-        elif blk.kind == "figure" and blk.figure is not None:
-            f = blk.figure
-            parts.append(f'<figure><img src="{_data_uri(f.path)}" alt="{_esc(f.title)}">'
-                         f"<figcaption><b>{_esc(f.title)}.</b> {_esc(f.caption)}</figcaption></figure>")
-    parts.append("</main></body></html>")
-    return "\n".join(parts)
-
-
-# ------------------------------------------------------------------------------------------- Markdown
-def _md(s: object) -> str:
-    """Text for Markdown: HTML in names and descriptions is shown, never run (renderers pass raw HTML)."""
-    return html.escape(str(s), quote=False)
-
-
-def _md_cell(s: object) -> str:
-    return _md(s).replace("|", "\\|").replace("\n", " ")
-
-
-def _md_table(t: Table) -> str:
-    lines = ["| " + " | ".join(_md_cell(h) for h in t.header) + " |",
-             "| " + " | ".join("---:" if j >= t.numeric_from else "---" for j in range(len(t.header))) + " |"]
-    for i, row in enumerate(t.rows):
-        cells = [_md_cell(c) for c in row]
-        if i < len(t.row_class) and t.row_class[i] == "assume":
-            cells[0] = f"**{cells[0]}**"
-        lines.append("| " + " | ".join(cells) + " |")
-    if t.caption:
-        lines += ["", f"*{_md(t.caption)}*"]
-    return "\n".join(lines)
-
-
-def to_markdown(blocks: list[Block], fig_dir_name: str = "figures") -> str:
-    parts: list[str] = []
-    for blk in blocks:
-        if blk.kind == "h1":
-            parts.append(f"# {_md(blk.text)}")
-        elif blk.kind == "h2":
-            parts.append(f"## {_md(blk.text)}")
-        elif blk.kind == "h3":
-            parts.append(f"### {_md(blk.text)}")
-        elif blk.kind == "p":
-            parts.append(_md(blk.text))
-        elif blk.kind == "note":
-            parts.append("> " + _md(blk.text))
-        elif blk.kind == "warning":
-            parts.append("> **Warning.** " + _md(blk.text))
-        elif blk.kind == "list":
-            parts.append("\n".join(f"- {_md(i)}" for i in blk.items))
-        elif blk.kind == "table" and blk.table is not None:
-            t = blk.table
-            if any(c == "assume" for c in t.row_class):
-                parts.append("Parameters in **bold** are assumptions (confidence M or A).")
-            parts.append(_md_table(t))
-        elif blk.kind == "figure" and blk.figure is not None:
-            f = blk.figure
-            parts.append(f"![{_md(f.title)}]({fig_dir_name}/{f.path.name})\n\n*{_md(f.title)}.* {_md(f.caption)}")
-    return "\n\n".join(parts) + "\n"
-
-
 def title_of(d: RunData) -> str:
-    return f"neighsim report: {_coverage(d)}" + (
+    return f"neighsim report: {d.coverage}" + (
         f" — {', '.join(scenario_label(s) for s in d.scenarios)} against {d.comparator}" if d.scenarios
         else " — baseline")
 
 
-__all__ = ["outline", "to_html", "to_markdown", "title_of"]
+__all__ = ["Block", "Table", "outline", "title_of", "to_html", "to_markdown"]

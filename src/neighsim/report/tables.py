@@ -113,7 +113,7 @@ def _signed(row: pd.Series, sign: int) -> tuple[float, float, float]:
 
 def participant_and_cost_outcomes(d: RunData, scenario: str) -> tuple[list[str], list[str]]:
     """Intervention-specific outcomes ('<name>_participants', '<name>_cost') this scenario reports."""
-    outs = set(d.rows(scenario=scenario, level="ics", stratum="all", measure="value")["outcome"])
+    outs = set(d.here(scenario=scenario, stratum="all", measure="value")["outcome"])
     parts = sorted(o for o in outs if o.endswith("_participants") or o.endswith(tuple(COMPARISON_SUFFIXES)))
     costs = sorted(o for o in outs if (o.endswith("_cost") or "_cost_" in o) and o not in NAMED_COST_EXCLUDE
                    and not o.startswith(("cost_", "survivor_")))
@@ -139,12 +139,15 @@ def headline(d: RunData) -> pd.DataFrame:
     return d.cached("headline", lambda: _headline(d))
 
 
+COMPARATOR_SECTION = "Comparator projection"  # the headline's rows of the comparator's own levels
+
+
 def _headline(d: RunData) -> pd.DataFrame:
     rows: list[dict] = []
     for ind in BASELINE_INDICATORS:
         r = d.one(d.comparator, ind.outcome, "value", stratum=ind.stratum)
         if r is not None:
-            rows.append({"section": "Baseline projection", "group": 0, "scenario": d.comparator,
+            rows.append({"section": COMPARATOR_SECTION, "group": 0, "scenario": d.comparator,
                          "indicator": ind.label,
                          "mean": r["mean"], "lower": r["lower"], "upper": r["upper"], "n": r["n"],
                          "read_as": "value",
@@ -179,7 +182,7 @@ def _activity(d: RunData) -> pd.DataFrame:
     base = set(d.rows(scenario=d.comparator)["outcome"])
     rows = []
     for sc in d.scenarios:
-        r = d.rows(scenario=sc, level="ics", stratum="all", measure="value", period=d.whole)
+        r = d.here(scenario=sc, stratum="all", measure="value", period=d.whole)
         r = r[~r["outcome"].isin(base) & ~r["outcome"].isin(ECONOMICS)]
         for _, x in r.iterrows():
             rows.append({"scenario": sc, "indicator": d.label(x["outcome"]), "mean": x["mean"],
@@ -194,7 +197,7 @@ def by_year(d: RunData) -> pd.DataFrame:
 
 def _by_year(d: RunData) -> pd.DataFrame:
     wanted = [o for o in KEY_OUTCOMES if d.has_outcome(o)] + cost_outcomes(d)
-    s = d.rows(level="ics", stratum="all")
+    s = d.here(stratum="all")
     s = s[s["outcome"].isin(wanted)].copy()
     order = {p: i for i, p in enumerate(d.years + [d.whole])}
     s["_o"] = s["outcome"].map({o: i for i, o in enumerate(wanted)})
@@ -274,6 +277,9 @@ def _by_area(d: RunData, levels: tuple[str, ...]) -> pd.DataFrame:
         py = _value_map(d, d.comparator, OUT.person_years, "value", level)
         if py.empty:
             continue
+        inside = d.areas_here(level)
+        if inside is not None:
+            py = py[py.index.isin(inside)]
         f = pd.DataFrame(index=py.index)
         f.insert(0, "level", level)
         f[OUT.person_years] = py["mean"]
@@ -299,7 +305,7 @@ def _by_area(d: RunData, levels: tuple[str, ...]) -> pd.DataFrame:
 
 
 def deprivation_strata(d: RunData) -> list[str]:
-    st = set(d.rows(level="ics", outcome=OUT.emergency_admissions, scenario=d.comparator)["stratum"])
+    st = set(d.here(outcome=OUT.emergency_admissions, scenario=d.comparator)["stratum"])
     order = [f"imd_decile={i}" for i in range(1, 11)] + [f"imd_quintile={i}" for i in range(1, 6)] + \
         ["core20=yes", "core20=no"]
     return [s for s in order if s in st]
@@ -339,9 +345,10 @@ def _value_cell(v: object) -> object:
 
 
 def assumptions(d: RunData) -> pd.DataFrame:
-    """Every parameter with its source and confidence mark; M and A marks are assumptions."""
+    """The parameters the run used (d.parameters_used) with their sources and confidence marks; M and A
+    marks are assumptions."""
     rows = []
-    for p in d.parameters:
+    for p in d.parameters_used:
         rows.append({"parameter": p["parameter"], "value": _value_cell(p["value"]), "unit": p.get("unit", ""),
                      "uncertainty": p.get("uncertainty", ""), "source": p.get("source", ""),
                      "confidence": p.get("confidence", ""),
@@ -399,12 +406,26 @@ def provenance(d: RunData) -> list[tuple[str, object]]:
     for k, v in (m.get("versions") or {}).items():
         items.append((f"Version: {k}", v))
     for name, desc in (m.get("scenarios") or {}).items():
-        items.append((f"Scenario definition: {name}", desc if isinstance(desc, str) else _compact(desc)))
+        items.append((f"Scenario: {scenario_label(name)}", _scenario_words(desc)))
+    used = m.get("parameters_used")
+    if isinstance(used, list):
+        items.append(("Parameters read by the run", f"{len(used)} (listed in the assumptions appendix)"))
     return [(k, v if isinstance(v, int | float) and not isinstance(v, bool) else str(v))
             for k, v in items if v not in (None, "")]
 
 
-def _compact(obj: object) -> str:
-    import json
-
-    return json.dumps(obj, default=str, separators=(", ", ": "))
+def _scenario_words(desc: object) -> str:
+    """A scenario's definition in words: its file, description and each intervention's start, targeting,
+    capacity and allocation (the settings are in the Scenarios compared table and in the file)."""
+    if not isinstance(desc, dict):
+        return str(desc)
+    parts = [str(desc.get("description") or "").rstrip(".")]
+    for iv in desc.get("interventions") or []:
+        if not isinstance(iv, dict):
+            continue
+        target = (iv.get("targeting") or {}).get("label", "all")
+        cap = iv.get("capacity_set") or ("unlimited" if iv.get("capacity_per_year") is None
+                                         else f"{iv['capacity_per_year']:,.0f} a year")
+        parts.append(f"{iv.get('name') or iv.get('type')}: from {iv.get('start')}, targeting {target}, "
+                     f"eligible if {iv.get('eligibility')}, capacity {cap}, allocation {iv.get('allocation')}")
+    return "; ".join(p for p in parts if p) + (f" (file {desc['file']})" if desc.get("file") else "")

@@ -78,7 +78,8 @@ def _process_task(task: Task, reduce: bool) -> TaskResult:
     w = _WORKER
     res = run_task(w["cfg"], task, w["scenarios"].get(task.scenario), reduce=reduce)
     w["store"].write(res, w["digests"][task.key])
-    return TaskResult(task, pd.DataFrame(), pd.DataFrame(), res.seconds, res.residents, res.extra, written=True)
+    return TaskResult(task, pd.DataFrame(), pd.DataFrame(), res.seconds, res.residents, res.extra, written=True,
+                      reads=res.reads)
 
 
 def run_processes(cfg: ICSConfig, tasks: list[Task], scenarios: dict, outdir: str, digests: dict[str, str],
@@ -93,7 +94,8 @@ def run_processes(cfg: ICSConfig, tasks: list[Task], scenarios: dict, outdir: st
     from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    get_population(cfg)  # built before the fork, so the workers share it
+    # built before the fork (the neighbourhoods of these tasks), so the workers share it
+    get_population(cfg, sorted({n for t in tasks for n in t.neighbourhoods}))
     pool = fork_pool(n, _init_task_worker, (cfg, scenarios, str(outdir), digests))
     queue, pending = list(tasks), set()
     try:

@@ -28,7 +28,8 @@ import pandas as pd
 from .. import __version__
 from ..config import ICSConfig
 from ..errors import ConfigError, NeighsimError, warn
-from ..parameters import load_parameters
+from ..parameters import ParameterSet, ReadRecorder, load_parameters
+from ..population import UnknownNeighbourhoods
 from . import BACKENDS, fingerprint, packages
 from .backends import check_address, run_processes, run_ray, run_serial
 from .lock import LOCK_NAME, FolderLock
@@ -159,13 +160,16 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
     names = ["baseline"] + [s for s in scenarios if s != "baseline"]
     if comparator not in names:
         raise NeighsimError(f"comparator {comparator!r} is neither 'baseline' nor one of the scenarios {names[1:]}")
-    pop = get_population(cfg)
+    # only the neighbourhoods asked for are built (with the whole ICS's starting residents as the
+    # engine's reference): exactly what the whole build gives them (population/synth.py)
+    params = load_parameters(cfg.parameters_dir())  # read once: the build uses it too
+    try:
+        pop = get_population(cfg, sorted(set(neighbourhoods)) if neighbourhoods else None, progress=progress,
+                             params=params)
+    except UnknownNeighbourhoods as exc:
+        raise NeighsimError(f"--neighbourhoods: unknown ids {sorted(exc.bad)}; this run's ids are {exc.known} "
+                            "(see `neighsim population`)") from None
     all_nb = pop.geography.neighbourhood_ids()
-    if neighbourhoods:
-        bad = sorted(set(neighbourhoods) - set(all_nb))
-        if bad:
-            raise NeighsimError(f"--neighbourhoods: unknown ids {bad}; this run's ids are {all_nb} "
-                                "(see `neighsim population`)")
     nbs = sorted(set(neighbourhoods)) if neighbourhoods else all_nb
     empty = [n for n, (a, b) in pop.neighbourhood_bounds().items() if n in nbs and a == b]
     if empty:
@@ -179,7 +183,6 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
     if len(names) * replicates * -(-len(nbs) // chunk) > MAX_TASKS:
         raise NeighsimError(f"more than {MAX_TASKS:,} tasks: fewer replicates, or a larger --chunk")
     tasks = make_tasks(names, replicates, nbs, psa, chunk)
-    params = load_parameters(cfg.parameters_dir())
     comp = fingerprint.components(cfg, params, scenarios, psa=psa, neighbourhoods=nbs, chunk=chunk,
                                   contributions={k: p.describe() for k, p in plans.items()})
     digests = {t.key: fingerprint.task_digest(comp, t.scenario, t.replicate, t.param_draw, t.neighbourhoods)
@@ -216,6 +219,7 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
             "address": address, "workers": workers, "tasks": len(tasks), "task_keys": [t.key for t in tasks],
             "versions": versions(), "commit": git_commit(), "command": " ".join(sys.argv),
             "population_build_seconds": round(pop.timings.get("total", 0.0), 2),
+            "geography": pop.geography.neighbourhoods[["id", "name", "locality", "place"]].to_dict("records"),
         }
         write_atomic(outdir / MANIFEST, json.dumps(manifest, indent=2, default=str))
         todo, skipped = _check_tasks(store, tasks, digests, resume, checksums=True)
@@ -236,16 +240,31 @@ def run_experiment(cfg: ICSConfig, out: str | Path, *, scenarios: dict[str, Any]
         del pop
         release_populations()  # the residents are not needed to summarise: free them first
         bar = _bar(progress, len({(t.scenario, t.replicate, t.param_draw) for t in tasks}), "summary", "run")
-        head = write_summary(cfg, outdir, comparator, tasks, params,
+        summary_reads: set[str] = set()
+        head = write_summary(cfg, outdir, comparator, tasks, ReadRecorder(params, summary_reads),
                              progress=(lambda k: bar.update(k)) if bar else None, geography=geography,
                              packages=plans)
         if bar:
             bar.close()
+        manifest["parameters_used"] = _parameters_used(store, tasks, summary_reads, params)
         manifest.update({"status": "finished", "finished": dt.datetime.now().isoformat(timespec="seconds"),
                          "seconds": round(time.perf_counter() - t0, 2), "task_seconds": round(task_seconds, 2),
                          "tasks_resumed": skipped})
         write_atomic(outdir / MANIFEST, json.dumps(manifest, indent=2, default=str))
     return {"manifest": manifest, "summary": head}
+
+
+def _parameters_used(store: ResultStore, tasks: list[Task], summary_reads: set[str],
+                     params: ParameterSet) -> list[str] | None:
+    """Every parameter the run read (its tasks, as their markers record, and its summary's costing), in
+    the parameter files' order; None when a task was made before reads were recorded."""
+    used = set(summary_reads)
+    for t in tasks:
+        reads = (store.marker(t) or {}).get("parameters_read")
+        if reads is None:
+            return None
+        used.update(reads)
+    return [k for k, _ in params.items()] if "*" in used else [k for k, _ in params.items() if k in used]
 
 
 def _check_tasks(store: ResultStore, tasks: list[Task], digests: dict[str, str], resume: bool,
@@ -304,9 +323,12 @@ def _run_tasks(cfg: ICSConfig, store: ResultStore, todo: list[Task], *, digests:
     return seconds
 
 
-def read_summary(out: str | Path) -> pd.DataFrame:
-    """summary.csv of an output folder (the full table)."""
-    return pd.read_csv(Path(out) / "summary.csv", keep_default_na=False, na_values=[""])
+def read_summary(out: str | Path, **match: Any) -> pd.DataFrame:
+    """Every summary row of an output folder (results.parquet; summary.csv in folders written before it),
+    or those matching `match` (column=value or list of values), read alone (analysis.cells.read_results)."""
+    from ..analysis.cells import read_results
+
+    return read_results(out, **match)
 
 
 __all__ = ["make_tasks", "read_summary", "run_experiment", "write_summary"]

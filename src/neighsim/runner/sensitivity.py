@@ -44,7 +44,7 @@ import pandas as pd
 from ..config import ICSConfig
 from ..errors import NeighsimError
 from ..outcomes import OUT
-from ..parameters import ParameterSet, load_parameters
+from ..parameters import ParameterSet, ReadRecorder, load_parameters
 from ..population.geography import ICS_NAME
 from .backends import default_workers, die_with_parent, fork_pool
 
@@ -54,40 +54,6 @@ CANDIDATE_GROUPS = ("all", "interventions")
 COLUMNS = ["parameter", "label", "low_value", "high_value", "outcome", "central", "at_low", "at_high", "swing",
            "scale", "population", "scaled_up"]
 BASELINE = "baseline"
-
-
-class _Recorder(ParameterSet):
-    """A ParameterSet that notes every parameter read (`seen`); '*' when everything is read at once."""
-
-    def __init__(self, params: ParameterSet, seen: set[str]):
-        super().__init__(dict(params.items()), params.joint)
-        self.seen = seen
-
-    def __getitem__(self, key: str) -> Any:
-        self.seen.add(key)
-        return super().__getitem__(key)
-
-    def spec(self, key: str):
-        self.seen.add(key)
-        return super().spec(key)
-
-    def items(self):
-        self.seen.add("*")
-        return super().items()
-
-    def values(self) -> dict[str, Any]:
-        self.seen.add("*")
-        return super().values()
-
-    def table(self) -> list[dict[str, Any]]:
-        self.seen.add("*")
-        return super().table()
-
-    def update(self, values: dict[str, Any]) -> ParameterSet:
-        return _Recorder(ParameterSet.update(self, values), self.seen)
-
-    def draw(self, rng: np.random.Generator) -> ParameterSet:
-        return _Recorder(ParameterSet.draw(self, rng), self.seen)
 
 
 def _reads(seen: set[str], name: str) -> bool:
@@ -110,7 +76,7 @@ def intervention_parameters(scenario: Any, params: ParameterSet) -> list[str]:
                   d.uptake_or if d.uptake_or is not None else cls.uptake_or_param]
         names += [d.costs.get(item, p) for item, p in cls.cost_spec.items()] + [d.costs.get("fixed_per_year")]
     seen: set[str] = set()
-    scenario.build(_Recorder(params, seen))
+    scenario.build(ReadRecorder(params, seen))
     names += sorted(k for k in seen if k != "*")
     return [n for n in dict.fromkeys(names) if isinstance(n, str) and n in params]
 
@@ -283,7 +249,7 @@ def _simulate(arm: str, overrides: dict[str, Any], replicate: int, record: bool,
     p = st["base"].update(overrides) if overrides else st["base"]
     seen: set[str] = set()
     if record:
-        p = _Recorder(p, seen)
+        p = ReadRecorder(p, seen)
     population = st["pop"]
     if rebuild:
         key = repr(sorted(overrides.items()))
@@ -472,7 +438,7 @@ def run_sensitivities(cfg: ICSConfig, scenario_files: Iterable[str | Path], out_
         # central runs, recording what each arm reads in the simulation
         got = _execute({(a, "central", "", r): (a, {}, r, True, False) for a in arms for r in reps}, pool, done)
         # which parameters the synthesis of the starting population reads (marked; re-synthesised with rebuild)
-        build_population(cfg, _Recorder(base, synth_reads))
+        build_population(cfg, ReadRecorder(base, synth_reads))
         sim_reads = {a: set().union(*(got[a, "central", "", r][1] for r in reps)) for a in arms}
         central_lean = {a: pd.concat([got[a, "central", "", r][0] for r in reps], ignore_index=True) for a in arms}
         del got
@@ -505,7 +471,7 @@ def run_sensitivities(cfg: ICSConfig, scenario_files: Iterable[str | Path], out_
     out: dict[str, dict[str, Any]] = {}
     for s in scenarios:
         sum_reads: set[str] = set()
-        rec = _Recorder(base, sum_reads)
+        rec = ReadRecorder(base, sum_reads)
         central_costed = {a: add_costs(central_lean[a], lambda draw, rec=rec: rec) for a in (BASELINE, s)}
         central = _economics(central_costed, s, years, whole, rec)
         rows = []

@@ -83,7 +83,8 @@ class ResultStore:
         t = result.task
         marker = {"task": t.key, "inputs": task_digest, "scenario": t.scenario, "replicate": t.replicate,
                   "param_draw": t.param_draw, "neighbourhoods": list(t.neighbourhoods), "files": files,
-                  "seconds": round(result.seconds, 3), "residents": result.residents, "interventions": result.extra}
+                  "seconds": round(result.seconds, 3), "residents": result.residents, "interventions": result.extra,
+                  "parameters_read": result.reads}
         write_atomic(self.marker_path(t), json.dumps(marker))
         release_arrow_memory()
 

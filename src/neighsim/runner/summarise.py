@@ -1,11 +1,12 @@
-"""From finished tasks to summary.csv, replicates.parquet, economics_replicates.parquet and
-convergence.csv, one run at a time so that memory stays flat in the number of replicates and draws.
+"""From finished tasks to results.parquet, summary.csv, replicates.parquet, economics_replicates.parquet
+and convergence.csv, one run at a time so that memory stays flat in the number of replicates and draws.
 
 A run (scenario x replicate x draw, possibly several neighbourhood tasks) is reduced to its tidy
 per-run rows with the same functions as always (analysis/summary.py, life.py, impacts.py); those rows
 stream to replicates.parquet and to the on-disk cell store (analysis/cells.py), and the paired
 economics of each replicate group are computed as soon as all its scenarios are reduced. Only then
-are the statistics across runs taken, a block of cells at a time.
+are the statistics across runs taken, a block of cells at a time: every row to results.parquet, the
+rows that fit in a spreadsheet to summary.csv (analysis/cells.py, `in_csv`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..analysis.cells import CELL, CellStore, open_workdir, write_summary_csv
+from ..analysis.cells import (
+    CELL,
+    RESULTS_FILE,
+    SUMMARY_FILE,
+    CellStore,
+    ResultsWriter,
+    open_workdir,
+    write_results,
+)
 from ..analysis.contributions import contribution_rows, reduce_for_contributions
 from ..analysis.summary import is_count, period_labels, reduce_run
 from ..config import ICSConfig
@@ -61,7 +70,7 @@ def write_summary(cfg: ICSConfig, outdir: Path, comparator: str, tasks: list[Tas
                   packages: dict[str, Plan] | None = None) -> pd.DataFrame:
     """Summarise the listed tasks (and nothing else in the folder); returns the whole-area rows.
     A package's subset scenarios (packages.py) go to replicates.parquet and into the package's
-    contribution_* rows, not into summary.csv's own rows (they would triple its size)."""
+    contribution_* rows, not into the summary's own rows (they would triple its size)."""
     from ..analysis.impacts import economics_rows
 
     store = ResultStore(outdir)
@@ -123,13 +132,15 @@ def write_summary(cfg: ICSConfig, outdir: Path, comparator: str, tasks: list[Tas
         else:
             econ_path.unlink(missing_ok=True)
         rep_tmp.replace(rep_path)
-        part = Path(tmp) / "summary.csv"
-        head = write_summary_csv(main, econ, shown, comparator, order, part)
-        if packages:
-            rows = contribution_rows(main, packages, order)
-            rows.to_csv(part, mode="a", header=False, index=False)
-            head = pd.concat([head, rows[rows["level"] == "ics"]], ignore_index=True)
-        part.replace(outdir / "summary.csv")
+        results, csv = Path(tmp) / RESULTS_FILE, Path(tmp) / SUMMARY_FILE
+        with ResultsWriter(results, csv) as out:
+            head = write_results(main, econ, shown, comparator, order, out)
+            if packages:
+                rows = contribution_rows(main, packages, order)
+                out.write(rows)
+                head = pd.concat([head, rows[rows["level"] == "ics"]], ignore_index=True)
+        results.replace(outdir / RESULTS_FILE)
+        csv.replace(outdir / SUMMARY_FILE)
         _write_convergence(main, shown, comparator, order, whole, outdir / "convergence.csv")
     return head
 

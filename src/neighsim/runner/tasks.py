@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import ICSConfig
-from ..parameters import ParameterSet, load_parameters
+from ..parameters import ParameterSet, ReadRecorder, load_parameters
 from ..population import Population, build_population
 
 T = TypeVar("T")
@@ -46,19 +46,33 @@ class TaskResult:
     extra: dict[str, Any] = field(default_factory=dict)
     tidy: pd.DataFrame | None = None  # the run's tidy rows, when the task is a whole run (reduce=True)
     written: bool = False  # already in the result store (a worker that shares the output folder wrote it)
+    reads: list[str] = field(default_factory=list)  # parameters the run read ('*': all)
 
 
 def config_key(cfg: ICSConfig) -> str:
     return hashlib.sha1(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
-def get_population(cfg: ICSConfig) -> Population:
-    """The population for a configuration, built once per process."""
+def get_population(cfg: ICSConfig, neighbourhoods: Iterable[int] | None = None, progress: bool = False,
+                   params: ParameterSet | None = None) -> Population:
+    """The population for a configuration holding at least these neighbourhoods' residents (None: every
+    neighbourhood), built once per process. The cache is keyed on the configuration and the
+    neighbourhoods the population holds (Population.built): one that holds them is reused (a task
+    subsets it); other neighbourhoods are taken from the same starting residents (Population.select:
+    their network only) rather than synthesised again. `progress`: the build's bar on stderr; `params`:
+    the configuration's parameters when the caller has read them already (a build reads them otherwise)."""
     key = config_key(cfg)
+    want = None if neighbourhoods is None else tuple(sorted({int(n) for n in neighbourhoods}))
     pop = _POPULATION_CACHE.get(key)
-    if pop is None:
+    if pop is not None and pop.holds(want):
+        return pop
+    if pop is not None:
+        pop = pop.select(want, progress=progress)
+    else:
         _POPULATION_CACHE.clear()
-        pop = _POPULATION_CACHE[key] = build_population(cfg)
+        pop = build_population(cfg, params, progress=progress, neighbourhoods=want)
+    _POPULATION_CACHE.clear()
+    _POPULATION_CACHE[key] = pop
     return pop
 
 
@@ -102,12 +116,13 @@ def run_task(cfg: ICSConfig, task: Task, scenario: Any = None, population: Popul
     from ..analysis.summary import reduce_run
 
     t0 = time.perf_counter()
-    full = population or get_population(cfg)
+    full = population or get_population(cfg, task.neighbourhoods)
     pop = full
     if list(task.neighbourhoods) != pop.geography.neighbourhood_ids() or pop.cohort.n == 0:
         pop = pop.subset(list(task.neighbourhoods))
     base = params or pop.params or load_parameters(cfg.parameters_dir())
-    p = task_params(base, cfg.seed, task.param_draw)
+    seen: set[str] = set()  # the parameters this run reads: the report lists only those
+    p = ReadRecorder(task_params(base, cfg.seed, task.param_draw), seen)
     counts, lt, extra = simulate(pop, p, scenario, task.replicate, lambda m: (
         m.counts(), m.lifetable_counts(), {iv.name: iv.summary() for iv in m.interventions if hasattr(iv, "summary")}))
     residents = int(pop.cohort.n)
@@ -117,6 +132,7 @@ def run_task(cfg: ICSConfig, task: Task, scenario: Any = None, population: Popul
         df.insert(2, "param_draw", np.int32(task.param_draw))
     tidy = None
     if reduce:
+        central = ReadRecorder(base, seen)
         tidy = reduce_run(counts, lt, full.geography, cfg.time.months, cfg.time.start,
-                          lambda draw: base if draw < 0 else p)
-    return TaskResult(task, counts, lt, time.perf_counter() - t0, residents, extra, tidy)
+                          lambda draw: central if draw < 0 else p)
+    return TaskResult(task, counts, lt, time.perf_counter() - t0, residents, extra, tidy, reads=sorted(seen))
