@@ -134,3 +134,11 @@ def test_area_report_renders_in_headless_chromium(stoke: dict[str, Path], tmp_pa
     bad = [ln for ln in dom.stderr.splitlines() if "Uncaught" in ln or ":CONSOLE(" in ln and "ERROR" in ln]
     assert not bad, bad
     assert "Stoke-on-Trent (place)" in dom.stdout
+
+
+def test_load_results_of_a_single_replicate_folder(tmp_path: Path) -> None:
+    """One replicate has no convergence to show (an empty convergence.csv): load_results still reads the rest."""
+    cfg = load_config().with_overrides(population={"scale": 0.02, "local_authorities": ["Tamworth"]})
+    api.run(tmp_path / "one", None, replicates=1, config=cfg)
+    res = api.load_results(tmp_path / "one")
+    assert res["convergence"].empty and len(res["summary"]) > 0 and res["manifest"]["replicates"] == 1

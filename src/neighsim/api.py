@@ -104,7 +104,10 @@ def load_results(out: str | Path) -> dict[str, Any]:
             res[name] = pd.read_parquet(d / fname)
     for name in ("convergence", "validation"):
         if (d / f"{name}.csv").is_file():
-            res[name] = pd.read_csv(d / f"{name}.csv")
+            try:
+                res[name] = pd.read_csv(d / f"{name}.csv")
+            except pd.errors.EmptyDataError:  # e.g. convergence of a single replicate: nothing to show
+                res[name] = pd.DataFrame()
     if (d / "manifest.json").is_file():
         res["manifest"] = json.loads((d / "manifest.json").read_text())
     return res

@@ -297,6 +297,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("serve")
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .workbench.server import serve
+
+    return serve(args.host, args.port, explicit_host=args.host is not None, cache_dir=args.cache_dir,
+                 config=args.config, keep=args.keep, quiet=args.quiet)
+
+
 @command("calibrate")
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from .calibrate import Calibration, knob, run_study
@@ -491,6 +499,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the whole report for one place, locality or neighbourhood (any case; the start of a "
                         "neighbourhood's name will do) into DIR/areas/NAME/ instead; repeatable")
     _add_quiet(p, "do not list the files written (errors are still printed)")
+
+    p = sub.add_parser("serve", help="start the workbench: a local web app to set up, run and compare scenarios",
+                       description="Start the workbench (a Solara web app; docs/workbench.md): choose an area on a "
+                                   "map, set up to four scenarios, run them in the background (a 5% sample, counts "
+                                   "scaled up, by default) and see the headline, charts, economics and Mesa's agent "
+                                   "view; download results.xlsx and report.html. Listens on 127.0.0.1 only unless "
+                                   "--host says otherwise. Finished runs are cached by their inputs.")
+    p.add_argument("--port", type=_number(int, 0, 65535, "a port"), default=8765,
+                   help="port to listen on (default 8765; 0: any free port)")
+    p.add_argument("--host", default=None, metavar="ADDRESS",
+                   help="address to listen on (default 127.0.0.1: this machine only); another address lets "
+                        "anyone who can reach it run simulations")
+    p.add_argument("--cache-dir", default="out/workbench", metavar="DIR",
+                   help="folder of the cached runs (default out/workbench)")
+    p.add_argument("--keep", type=_number(int, 1, 100_000, "a whole number of runs"), default=50,
+                   help="finished runs kept in the cache (default 50; the oldest are removed)")
+    p.add_argument("--config", metavar="FILE", default=None,
+                   help="ICS configuration file (default: configs/ics.yaml)")
+    _add_quiet(p, "print only the address and errors")
 
     p = sub.add_parser("calibrate", help="fit parameters to published targets (Optuna) and write a parameter folder",
                        description="Fit the chosen parameters to a targets file with Optuna's TPE sampler: each "

@@ -148,21 +148,15 @@ def n_draws(d: RunData, scenario: str | None = None) -> int:
 
 def interval_source(d: RunData) -> str:
     """Where the 95% intervals come from, in one plain sentence."""
-    n = n_draws(d)
-    if is_psa(d):
-        return (f"The 95% intervals come from a probabilistic sensitivity analysis of {n} draws: each replicate "
-                "drew its own value of every uncertain parameter (and its own random events), so they cover "
-                "parameter uncertainty and chance. They do not cover the model's structure.")
-    return (f"The 95% intervals come from {n} replicate(s) with the same parameter values: they show Monte Carlo "
-            "noise (random chance) only, not uncertainty in the parameters the economics rest on.")
+    from .pages import say
+
+    return say("interval_source", psa=is_psa(d), n=n_draws(d))
 
 
 def not_psa_warning(d: RunData) -> str:
-    n = n_draws(d)
-    return (f"This run did not draw its parameters (no PSA): the intervals and the spread of points show Monte "
-            f"Carlo noise across {n} replicate(s) only, not parameter uncertainty, so they are far too narrow "
-            "for a business case. Run again with `neighsim run ... --psa N` (for example --psa 500) before "
-            "quoting them.")
+    from .pages import say
+
+    return say("not_psa_warning", n=n_draws(d))
 
 
 def stat(d: RunData, scenario: str, outcome: str, period: str | None = None) -> tuple[float, float, float, int]:

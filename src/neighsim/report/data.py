@@ -373,57 +373,28 @@ def load_run(out_dir: str | Path) -> RunData:
 
 
 def _data_notes(d: RunData) -> list[str]:
-    """Plain statements about the folder a reader should know before quoting numbers."""
+    """Plain statements about the folder a reader should know before quoting numbers (wording:
+    templates/text.j2)."""
+    from .pages import say
+
     notes: list[str] = []
     las = d.local_authorities
     if las:
-        notes.append(f"This run simulated only {', '.join(las)}; rows labelled '{d.ics_area}' (and the "
-                     "place rows) cover those areas only, not the whole system.")
-    if d.scale is not None and d.scale < 1 and d.scale_up:
-        notes.append(f"The run synthesised {d.scale:.0%} of residents (scale {d.scale:g}) and scaled its counts "
-                     f"(admissions, deaths, costs, QALYs) up by {1 / d.scale:.3g} to stand for every resident: "
-                     "they estimate the whole population's, with the chance variation of the sample (its "
-                     "intervals are wider than a whole-population run's); rates per 1,000 and life expectancy "
-                     "are not affected.")
-    elif d.scale is not None and d.scale < 1:
-        notes.append(f"The run synthesised {d.scale:.0%} of residents (scale {d.scale:g}): counts (admissions, "
-                     f"bed days, deaths, costs) are for that sample, roughly {1 / d.scale:.3g} times smaller "
-                     "than for the whole population; rates per 1,000 and life expectancy are not affected.")
+        notes.append(say("note_some_las", las=", ".join(las), ics=d.ics_area))
+    if d.scale is not None and d.scale < 1:
+        notes.append(say("note_sample", share=f"{d.scale:.0%}", scale=f"{d.scale:g}", factor=f"{1 / d.scale:.3g}",
+                         scaled=d.scale_up))
     reps = d.replicates
     if reps:
         short = d.summary[d.summary["n"] < reps]
         if len(short):
-            notes.append(f"{len(short):,} of {len(d.summary):,} summary rows rest on fewer than {reps} "
-                         "replicates (column n). These are mostly rare events in small strata, where a "
-                         "replicate with no events leaves no row; their means and intervals describe only the "
-                         "replicates with events, so treat them with care.")
+            notes.append(say("note_short_rows", short=f"{len(short):,}", total=f"{len(d.summary):,}", reps=reps))
         if reps < 10:
-            notes.append(f"Only {reps} replicate(s): the 95% intervals are rough (percentiles of very few "
-                         "values). Use 20 or more replicates for figures to be quoted.")
+            notes.append(say("note_few_replicates", reps=reps))
     if d.scenarios and d.has_outcome(OUT.costs_avoided_social_care):
-        notes.append("The economics follow the NICE reference case (NHS and personal social services costs, "
-                     "3.5% discounting, survivors' unrelated costs left out, QALYs including extra survivors' "
-                     "lifetime); the business case section lists what is and is not valued and shows the other "
-                     "perspectives. Costs avoided are not cash-releasing unless beds or services are actually "
-                     "removed.")
+        notes.append(say("note_reference_case"))
     elif d.scenarios:
-        notes.append("What the economics count: intervention costs (cash, when spent; a measure that lasts 20 "
-                     "years is charged in full when installed) and NHS emergency admission costs (by cause, "
-                     "hip fractures at their first-year cost), over this run's horizon only; QALYs from survival, "
-                     "long-term conditions, frailty, hip fractures and admitted falls. Not counted: social care, "
-                     "productivity, GP and outpatient care, benefits after the horizon, and the quality of life "
-                     "of other admissions, smoking and cold homes. Admissions of people alive only because of a "
-                     "programme are included (shown apart as survivors' admissions), where NICE's reference case "
-                     "would leave unrelated future costs out. Each of these choices makes the programmes look "
-                     "worse, not better. The other way: admission costs avoided are not cash-releasing unless "
-                     "beds or services are actually removed.")
+        notes.append(say("note_old_economics"))
     if any(o.endswith("_ottawa_implied_readmissions_avoided") for o in d.outcomes()):
-        notes.append("Tobacco: the 'readmissions avoided that the Ottawa observational evaluation would imply' "
-                     "(0.117 per treated smoker: 1-year readmission 38.4% without and 26.7% with the service, "
-                     "Mullen 2017) is far larger than the model's own change in emergency admissions. The "
-                     "observational figure compares self-selected groups (smokers who accept and quit are "
-                     "healthier and more motivated) and attributes the whole difference to the service; the "
-                     "model credits only the quits the service causes beyond usual care (about 4% of treated "
-                     "smokers at 12 months), whose excess risk then falls over years. Quote the model's figure; "
-                     "the other is shown so the difference can be explained (docs/interventions.md).")
+        notes.append(say("note_ottawa"))
     return notes

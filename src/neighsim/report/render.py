@@ -457,14 +457,7 @@ def _validation_table(d: RunData) -> Table | None:
 def _methods(d: RunData) -> list[Block]:
     from ..model import default_plan
 
-    b = [Block("p", "neighsim simulates every resident of the chosen area month by month (a microsimulation "
-                    "built on Mesa). Residents are synthesised from real LSOA data (Census 2021 households, "
-                    "mid-year population estimates, IMD 2019) and grouped into neighbourhoods, localities and "
-                    "places. Each month the processes below run in a fixed order; each computes a hazard per "
-                    "resident and draws events from its own random stream, keyed by seed, replicate and "
-                    "resident, so scenarios differ only where an intervention changes a hazard (common random "
-                    "numbers). Results are counted by neighbourhood, IMD decile, sex and age band and summarised "
-                    "across replicates.")]
+    b = [Block("p", say("methods"))]
     b.append(Block("list", items=[f"{p.name} — {p.description}" for p in default_plan()]))
     ps = d.parameters_used
     counts = {k: sum(1 for p in ps if p.get("confidence") == k) for k in CONFIDENCE}
