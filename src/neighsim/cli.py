@@ -715,6 +715,119 @@ def _sensitivity_parser(sub: Any) -> None:
 EXTRA_PARSERS.append(_sensitivity_parser)
 
 
+# --- optimise: allocate a budget across neighbourhoods x interventions x capacity levels --------------------
+def _budget(text: str) -> float:
+    """Pounds: 2000000, 2e6, 2,000,000, £2m, 500k."""
+    t = str(text).strip().replace(",", "").replace("£", "").replace("_", "").lower()
+    mult = 1.0
+    if t.endswith(("m", "k")):
+        mult, t = (1e6 if t[-1] == "m" else 1e3), t[:-1]
+    try:
+        v = float(t) * mult
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an amount of pounds such as 2000000, 2e6 or 2m, got {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive amount of pounds, got {text}")
+    return v
+
+
+def _equity(text: str):
+    from .optimise import parse_equity
+
+    try:
+        return parse_equity(text)
+    except NeighsimError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--equity {text!r}: ").removeprefix(
+            f"--equity {text}: ")) from None
+
+
+@command("optimise")
+def cmd_optimise(args: argparse.Namespace) -> int:
+    from .optimise import optimise
+    from .optimise.outputs import console
+
+    cfg = _config(args)
+    workers = args.workers
+    backend = "serial" if workers == 1 else "processes"
+    res = optimise(cfg, Path(args.out), args.budget, objective=args.objective, equity=args.equity, area=args.area,
+                   interventions=args.interventions, levels=args.levels, replicates=args.replicates,
+                   curve_psa=args.curve_psa, psa=args.psa, cost_basis=args.cost_basis,
+                   scenario_limits=not args.no_scenario_limits, shrink=not args.no_shrink, backend=backend, workers=workers,
+                   progress=_progress_enabled(args), force_new=args.force_new)
+    for line in console(res):
+        print(line)
+    written = ["allocation.csv", "allocation_scenario.yaml", "comparison.csv", "optimise.png", "optimise.md",
+               "curves.csv", "optimise.json"]
+    print(f"Written to {res.out}/: " + ", ".join(f for f in written if (res.out / f).is_file())
+          + f" ({res.timings.get('total', 0):.0f} s; the runs are kept in {res.out}/runs/ and reused with the same inputs)")
+    return 0
+
+
+def _optimise_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "optimise", help="allocate a budget across neighbourhoods x interventions x capacity levels",
+        description="Allocate a budget (pounds over the projection, whole population) across the area's "
+                    "neighbourhoods, the interventions and a few capacity levels each. Response curves come from "
+                    "simulation with common random numbers: each intervention unlimited (what each neighbourhood "
+                    "could take), then at each level, every neighbourhood at once with its own places (effects are "
+                    "separable by neighbourhood). A mixed-integer programme (scipy's milp, HiGHS) picks one level "
+                    "per intervention and neighbourhood to maximise the objective within the budget, the scenario's "
+                    "own capacity and an optional equity constraint. The allocation is written as a scenario file, "
+                    "run with a small PSA and compared with simple rules at the same money (everyone, Core20 only, "
+                    "by need). Writes OUT/allocation.csv, allocation_scenario.yaml, comparison.csv, optimise.png, "
+                    "optimise.md, curves.csv and optimise.json (docs/optimise.md).",
+        epilog="Example: neighsim optimise --budget 2m --area Tamworth --objective admissions --scale 0.05")
+    p.add_argument("--budget", type=_budget, required=True, metavar="AMOUNT",
+                   help="pounds over the projection (five years by default) for the area at full population, e.g. "
+                        "2000000, 2e6 or 2m")
+    p.add_argument("--objective", choices=["admissions", "qalys", "nmb"], default="nmb",
+                   help="what to maximise: emergency admissions avoided, QALYs gained or net monetary benefit at "
+                        "£20,000 per QALY (default nmb)")
+    p.add_argument("--equity", type=_equity, default=None, metavar="RULE",
+                   help="gap-narrows (the Core20 gap in emergency admission rates must not widen) or "
+                        "core20-share=X (at least X, from 0 to 1, of the spend on Core20 residents); default none")
+    p.add_argument("--area", metavar="NAME", default=None,
+                   help="the area the budget is for: a place, local authority, locality or neighbourhood (id or "
+                        "name, any case); default the whole ICS")
+    p.add_argument("--interventions", nargs="+", metavar="NAME", default=None,
+                   help="scenario files of one intervention, by name in configs/scenarios (health_checks, tobacco, "
+                        "warm_homes, falls_pathway, falls_pathway_core20) or path; default the four built-in ones")
+    p.add_argument("--levels", nargs="+", type=_number(float, 0.0001, 1.0, "a fraction"), default=None,
+                   metavar="F", help="capacity levels as fractions of what each neighbourhood could take, besides "
+                                     "none (default 0.25 0.5 1)")
+    p.add_argument("--replicates", type=_number(int, 1, 1000, "a whole number of replicates"), default=3,
+                   help="replicates of every curve run, common random numbers (default 3)")
+    p.add_argument("--curve-psa", action="store_true",
+                   help="make the curves' replicates parameter draws (PSA) instead of central values")
+    p.add_argument("--psa", type=_number(int, 0, 10_000, "a whole number of draws"), default=10, metavar="N",
+                   help="PSA draws of the comparison run of the allocation and the rules (default 10; 0 skips it)")
+    p.add_argument("--cost-basis", choices=["programme", "cash"], default="programme",
+                   help="what the budget pays: programme = cost_programme (discounted, measures such as warm homes "
+                        "annuitised over their lifetime; default), cash = programme cash as spent")
+    p.add_argument("--no-scenario-limits", action="store_true",
+                   help="let the places of an intervention exceed its scenario file's capacity for the area (default: "
+                        "never more than the scenario allows)")
+    p.add_argument("--no-shrink", action="store_true",
+                   help="use each neighbourhood's measured effects as they are, instead of shrinking its effect per "
+                        "participant towards the area's (empirical Bayes; default on: it tempers the winner's curse)")
+    p.add_argument("--config", metavar="FILE", default=None, help="ICS configuration file (default: configs/ics.yaml)")
+    p.add_argument("--seed", type=SEED, default=None, help="master seed (default: from the configuration)")
+    p.add_argument("--scale", type=SCALE, default=0.05,
+                   help="fraction of residents simulated, scaled up to the whole population (default 0.05)")
+    p.add_argument("--years", type=YEARS, default=None, help="projection horizon in whole years (default 5)")
+    p.add_argument("--parameters", dest="parameters_dir", metavar="DIR", default=None,
+                   help="parameter folder to use instead of the configuration's")
+    p.add_argument("--workers", type=WORKERS, default=None,
+                   help="processes for the simulations (default: every core; 1 runs them in this process)")
+    p.add_argument("--out", default="out/optimise", help="output folder (default out/optimise)")
+    p.add_argument("--force-new", action="store_true",
+                   help="move aside runs in OUT/runs/ made with other inputs instead of stopping")
+    _add_quiet(p)
+
+
+EXTRA_PARSERS.append(_optimise_parser)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
