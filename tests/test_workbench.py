@@ -4,12 +4,19 @@ the page itself driven in headless Chromium (Playwright's sync API with Debian's
 The browser test starts `neighsim serve` on a free port in a subprocess, picks one neighbourhood on the
 map, changes the settings, runs it, sees the headline and the chart, runs again with another setting
 (new numbers), asks for the same inputs again (the cache), downloads the XLSX (opened with openpyxl),
-opens Mesa's agent view and checks the browser console has no errors. Its screenshot is kept in the
-test's tmp_path, and copied to docs/workbench_screenshot.png with NEIGHSIM_UPDATE_SCREENSHOT=1.
+opens Mesa's agent view, then optimises a budget on the "Optimise a budget" tab (a bad budget's message,
+the allocation, the comparison, a download), loads the allocation into a scenario slot and runs it, and
+checks the browser console has no errors. Its screenshot is kept in the test's tmp_path, and copied to
+docs/workbench_screenshot.png with NEIGHSIM_UPDATE_SCREENSHOT=1.
+
+The optimiser's panel (`neighsim optimise` in the page): its fields read by the command's parsers, one line
+per problem, its cache key, and (slow) an optimisation of one neighbourhood in the worker end to end.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -215,6 +222,185 @@ def test_a_run_that_cannot_be_made_says_why(tmp_path: Path) -> None:
     assert res["errors"] == ["<run settings>, field 'replicates': Input should be greater than or equal to 1, got 0"]
 
 
+# --- the optimiser's panel ("Optimise a budget") ------------------------------------------------------------
+ONE_NB = Area("neighbourhoods", ("Tamworth: Amington & Spital",))
+OPT_FORM = {"budget": "£2m", "objective": "nmb", "equity": "none", "share": "0.4",
+            "interventions": ["warm_homes", "falls_pathway"], "scale": "0.05", "replicates": "3", "draws": "5",
+            "years": "5", "seed": ""}
+
+
+def _opt(area: Area = ONE_NB, **kw) -> inputs.OptimiseRequest:
+    return inputs.read_optimise_form({**OPT_FORM, **kw}, area)
+
+
+def test_the_optimise_panel_reads_its_fields_with_the_commands_parsers() -> None:
+    req = _opt()
+    assert req.budget == 2_000_000 and req.objective == "nmb" and req.equity is None
+    assert req.interventions == ("falls_pathway", "warm_homes")  # a canonical order: the order of clicks is not an input
+    assert (req.scale, req.replicates, req.draws, req.years, req.seed) == (0.05, 3, 5, 5, None)
+    assert _opt(budget="500k").budget == 500_000 and _opt(budget="2,000,000").budget == 2e6
+    assert _opt(equity="gap-narrows").equity == "gap-narrows"
+    assert _opt(equity="core20-share", share="40%").equity == "core20-share=0.4"
+    assert _opt(seed="7").seed == 7
+    assert inputs.OptimiseRequest.from_json(req.to_json()) == req
+    assert inputs.optimise_area(Area("ics", ())) is None
+    assert inputs.optimise_area(Area("locality", ("Tamworth",))) == "Tamworth"
+    assert inputs.optimise_area(ONE_NB) == "Tamworth: Amington & Spital"
+
+
+OPT_BAD = [
+    ({"budget": "lots"}, "<optimise>, field 'budget': expected an amount of pounds such as 2000000, 2e6 or 2m"),
+    ({"budget": "0"}, "<optimise>, field 'budget': expected a positive amount of pounds"),
+    ({"budget": ""}, "<optimise>, field 'budget'"),
+    ({"objective": "happiness"}, "<optimise>, field 'objective': expected one of admissions, qalys, nmb"),
+    ({"equity": "core20-share", "share": "1.5"}, "<optimise>, field 'equity': the Core20 share must be from 0 to 1"),
+    ({"equity": "core20-share", "share": ""}, "<optimise>, field 'equity': give the least share"),
+    ({"equity": "fair"}, "<optimise>, field 'equity': expected gap-narrows or core20-share=X"),
+    ({"interventions": []}, "<optimise>, field 'interventions': choose at least one intervention"),
+    ({"interventions": ["juggling"]}, "<optimise>, field 'interventions': unknown 'juggling'"),
+    ({"scale": "2"}, "<optimise>, field 'scale'"),
+    ({"scale": "small"}, "<optimise>, field 'scale': expected a number, got 'small'"),
+    ({"replicates": "0"}, "<optimise>, field 'replicates'"),
+    ({"replicates": "51"}, "<optimise>, field 'replicates': at most 50 here"),
+    ({"draws": "-1"}, "<optimise>, field 'draws': PSA draws of the comparison run, 0 (none) to 50"),
+    ({"years": "30"}, "<run settings>, field 'years'"),
+]
+
+
+@pytest.mark.parametrize("change,expected", OPT_BAD, ids=[str(c) for c, _ in OPT_BAD])
+def test_the_optimise_panel_says_what_is_wrong_in_one_line(change: dict, expected: str) -> None:
+    with pytest.raises(InputError) as exc:
+        _opt(**change)
+    assert len(exc.value.problems) == 1, exc.value.problems
+    assert exc.value.problems[0].startswith(expected), exc.value.problems
+    assert "Traceback" not in exc.value.problems[0]
+
+
+def test_the_optimise_panel_takes_one_area_and_lists_every_problem() -> None:
+    two = Area("neighbourhoods", ("Tamworth: Amington & Spital", "Tamworth: Wilnecote & Belgrave"))
+    with pytest.raises(InputError, match="allocates within one area .* 2 neighbourhoods are chosen"):
+        _opt(area=two)
+    with pytest.raises(InputError) as exc:
+        _opt(budget="lots", interventions=[], scale="0")
+    assert [p.split("'")[1] for p in exc.value.problems] == ["budget", "interventions", "scale"]
+    # the optimiser's own checks, made in the worker, name the panel's field instead of the command's flag
+    assert inputs._flag_words("--interventions: none of tobacco reaches anyone in X") == (
+        "<optimise>, field 'interventions': none of tobacco reaches anyone in X")
+    assert inputs._flag_words("--equity gap-narrows: X: Y has no Core20 residents (IMD deciles 1-2)") == (
+        "<optimise>, field 'equity': X: Y has no Core20 residents (IMD deciles 1-2)")
+    assert inputs._flag_words("no intervention was taken up") == "no intervention was taken up"
+
+
+def test_the_optimisation_key_is_its_inputs() -> None:
+    key = inputs.optimise_key(_opt(), "ctx")
+    assert len(key) == 20 and key == inputs.optimise_key(_opt(), "ctx")
+    # however spelt: the budget, the share, the order the interventions were chosen in
+    assert inputs.optimise_key(_opt(budget="2,000,000", interventions=["falls_pathway", "warm_homes"]), "ctx") == key
+    assert inputs.optimise_key(_opt(equity="core20-share", share="40%"), "ctx") == inputs.optimise_key(
+        _opt(equity="core20-share", share="0.4"), "ctx")
+    changes = [{"budget": "3m"}, {"objective": "qalys"}, {"equity": "gap-narrows"}, {"draws": "6"},
+               {"interventions": ["falls_pathway"]}, {"scale": "0.1"}, {"replicates": "4"}, {"years": "3"},
+               {"seed": "7"}, {"area": Area("locality", ("Tamworth",))}]
+    keys = {inputs.optimise_key(_opt(**c), "ctx") for c in changes}
+    assert len(keys) == len(changes) and key not in keys
+    assert inputs.optimise_key(_opt(), "other") != key
+    # never a scenario run's key; the curves are shared by every budget, objective, equity rule and draws
+    assert key != cache_key(RunRequest(ONE_NB, (), RunSettings(scale=0.05, replicates=3, psa=False)), "ctx")
+    curves = inputs.curves_key(_opt(), "ctx")
+    assert curves != key
+    for same in changes[:4]:
+        assert inputs.curves_key(_opt(**same), "ctx") == curves
+    for other in changes[4:]:
+        assert inputs.curves_key(_opt(**other), "ctx") != curves
+
+
+def test_the_optimise_panel_shows_problems_in_the_page(workbench_here) -> None:
+    import ipyvuetify as v
+    import solara
+
+    from neighsim.workbench import app
+
+    app.choose_area("neighbourhoods", list(ONE_NB.names))
+    app.opt_form.set({**app.opt_form.value, "budget": "lots", "equity": "core20-share", "share": "2"})
+    app.start_optimise()
+    assert len(app.opt_messages.value) == 2 and not app.optimise_task.pending
+    assert app.opt_messages.value[0].startswith("<optimise>, field 'budget'")
+    _, rc = solara.render(app.OptimisePanel(), handle_error=False)
+    texts = [" ".join(map(str, w.children)) for w in rc.find(v.Alert).widgets]
+    assert texts == app.opt_messages.value
+    app.opt_guarded(lambda: 1 / 0)()  # a bug: a line, never a traceback
+    assert app.opt_messages.value[0].startswith("internal error: ZeroDivisionError")
+    app.set_opt("budget", "2m")  # editing a field clears the messages
+    assert app.opt_messages.value == []
+    app.opt_form.set({**app.opt_form.value, "equity": "none"})
+
+
+@pytest.mark.slow
+def test_optimise_a_budget_in_the_worker_end_to_end(workbench_here) -> None:
+    """One neighbourhood at a 5% sample, 2 replicates, 3 years, two interventions: the optimisation runs in
+    the workbench's worker with progress, writes the command's files, is cached by its inputs, reuses its
+    curves for another budget, and its allocation loads into a scenario slot as a valid scenario."""
+    from neighsim.workbench import app
+    from neighsim.workbench import results as R
+
+    wb = workbench_here
+    req = _opt(budget="300k", objective="qalys", interventions=["falls_pathway", "tobacco"], scale="0.05",
+               replicates="2", draws="2", years="3")
+    job = wb.optimise(req)
+    said = set()
+    while not job.done():
+        said.add(job.progress()[1].split(":")[0])
+        time.sleep(0.1)
+    res = job.result()
+    assert res["ok"], res
+    assert {"curves 1/2", "curves 2/2"} & said, said
+    for name in ("allocation.csv", "allocation_scenario.yaml", "comparison.csv", "optimise.png", "optimise.md",
+                 "optimise.json", "workbench.json"):
+        assert (job.folder / name).is_file(), name
+    o = R.load_optimisation(job.folder)
+    rows = R.allocation_rows(o)
+    assert rows[-1]["Intervention"] == "Total" and len(rows) == len(o.chosen) + 1 >= 2
+    assert "QALYs gained (95% interval)" in rows[0]
+    comp = R.comparison_rows(o)
+    assert [r["Strategy"] for r in comp][0] == "Optimised allocation" and len(comp) >= 3
+    assert "Tamworth: Amington & Spital" in R.optimisation_heading(o)
+    # the same inputs: from the cache; another budget: the curves are reused
+    again = wb.optimise(req)
+    assert again.cached and again.done() and again.result()["ok"]
+    other = wb.optimise(dataclasses.replace(req, budget=200_000.0))
+    t0 = time.perf_counter()
+    res2 = other.future.result(timeout=300)
+    assert res2["ok"] and res2["curves_reused"] == ["demand", "levels"], res2
+    levels = json.loads((other.folder / "runs" / "levels" / "manifest.json").read_text())
+    assert levels["tasks_resumed"] == levels["tasks"]  # resumed, not run again
+    print(f"first optimisation {res['seconds']:.1f} s, another budget {res2['seconds']:.1f} s "
+          f"({time.perf_counter() - t0:.1f} s)")
+    # the page draws it: the tables, the figure, the downloads and the button that loads it into a slot
+    import ipyvuetify as v
+    import solara
+
+    _, rc = solara.render(app.OptimiseResults(info := {"key": job.key, "folder": str(job.folder), "request": req}),
+                          handle_error=False)
+    html = " ".join(str(w.unsafe_innerHTML) for w in rc.find(solara.widgets.HTML).widgets)
+    assert html.count('class="nw-table"') == 2 and "Falls pathway" in html and "Core20 only" in html, html
+    buttons = " ".join(" ".join(map(str, w.children)) for w in rc.find(v.Btn).widgets)
+    for name in ("allocation.csv", "allocation_scenario.yaml", "optimise.md", "Load the allocation"):
+        assert name in buttons, buttons
+    # the allocation into a scenario slot: an ordinary scenario, valid for the schema, for the same area
+    app.forms.set(app.start_forms())
+    app.choose_area("locality", ["Stafford"])
+    assert app.slot_choices()[-1] == "New scenario 2"
+    assert app.load_allocation(info, "New scenario 2") == 1
+    form = app.forms.value[1]
+    assert form["name"] == "optimised" and app.current_area() == ONE_NB and app.main_tab.value == 0
+    d, problem = inputs.quick_check(form, 2, wb.params)
+    assert problem is None, problem
+    assert d["interventions"][0]["targeting"] == {"neighbourhoods": ["Tamworth: Amington & Spital"]}
+    app.load_allocation(info, app.slot_choices()[0])  # into slot 1 too: slot 2 has the name already
+    assert [f["name"] for f in app.forms.value] == ["optimised_2", "optimised"]
+    app.forms.set(app.start_forms())
+
+
 # --- binding ---------------------------------------------------------------------------------------------
 def test_the_server_binds_loopback_unless_told() -> None:
     from neighsim.workbench.server import check_bind, is_loopback, serve
@@ -361,6 +547,42 @@ def test_the_workbench_in_a_browser(server, tmp_path: Path) -> None:
             page.wait_for_timeout(500)
             shot = tmp_path / "workbench_screenshot.png"
             page.screenshot(path=str(shot))
+            # optimise a budget (a 3-year horizon, two interventions, 2 replicates, 2 draws): a bad budget's
+            # message, the allocation, the comparison, a download, and the allocation run as a scenario
+            page.get_by_label("Years (1 to 20)").fill("3")
+            page.get_by_label("Years (1 to 20)").press("Tab")
+            page.get_by_role("tab", name="Optimise a budget").click()
+            budget = page.get_by_label("Budget (£ over the horizon")
+            budget.fill("lots")
+            budget.press("Tab")
+            page.locator(".nw-optimise").click()
+            page.get_by_text("<optimise>, field 'budget': expected an amount of pounds").wait_for()
+            budget.fill("300k")
+            budget.press("Tab")
+            page.get_by_text("field 'budget'").wait_for(state="detached")
+            page.get_by_label("Objective: maximise").click(force=True)
+            page.get_by_role("option", name="QALYs gained").click()
+            page.get_by_label("Interventions").click(force=True)
+            for name in ("health_checks", "warm_homes"):
+                page.get_by_role("option", name=name, exact=True).click()
+            page.keyboard.press("Escape")
+            for label in ("Replicates of each curve run", "PSA draws of the comparison"):
+                page.get_by_label(label).fill("2")
+                page.get_by_label(label).press("Tab")
+            page.locator(".nw-optimise").click()
+            page.get_by_role("heading", name="Optimised allocation").wait_for(timeout=180_000)
+            assert "Falls pathway" in page.locator(".nw-allocation").inner_text()
+            assert "Core20 only" in page.locator(".nw-comparison").inner_text()
+            assert "2 PSA draws" in page.get_by_text("Curves from 2 replicates").inner_text()
+            with page.expect_download() as dl:
+                page.get_by_text("Download allocation.csv").click()
+            assert (Path(dl.value.path()).read_text().splitlines()[0].startswith("intervention,neighbourhood_id"))
+            page.screenshot(path=str(tmp_path / "optimise_screenshot.png"))
+            page.locator(".nw-load-allocation").click()
+            page.get_by_text("The allocation is loaded into scenario 3 (optimised)").wait_for()
+            sync_api.expect(page.get_by_label("Name").nth(2)).to_have_value("optimised")
+            page.locator(".nw-run").click()
+            page.wait_for_function("() => document.querySelectorAll('.nw-headline tbody tr').length === 3")
         except Exception:
             page.screenshot(path=str(tmp_path / "failure.png"))  # what the page showed, for the report
             print("server console:\n" + "".join(server["lines"][-40:]), "\nscreenshot:", tmp_path / "failure.png")

@@ -1,4 +1,5 @@
-"""The workbench page (Solara): area, scenarios, run, results, downloads and Mesa's agent view.
+"""The workbench page (Solara): area, scenarios, run, results, downloads and Mesa's agent view; and the
+"Optimise a budget" tab (`neighsim optimise` in the page).
 
 State is per browser tab (Solara's reactive variables live in the tab's kernel); runs, the cache and the
 worker process are the server's (jobs.py), shared by every tab. Every callback goes through `guarded`,
@@ -27,13 +28,19 @@ from . import results as R
 from .inputs import (
     DEFAULT_REPLICATES,
     DEFAULT_SCALE,
+    EQUITY_MODES,
     LEVEL_LABELS,
     LEVELS,
     MAX_SCENARIOS,
+    OPTIMISE_BUDGET,
+    OPTIMISE_DRAWS,
+    OPTIMISE_REPLICATES,
+    OPTIMISE_SCALE,
     PLACE_MODES,
     TARGET_MODES,
     Area,
     InputError,
+    OptimiseRequest,
     RunRequest,
     RunSettings,
     blank_entry,
@@ -41,6 +48,7 @@ from .inputs import (
     form_from_scenario,
     neighbourhoods_of,
     quick_check,
+    read_optimise_form,
     report_area,
     scenario_dicts,
 )
@@ -81,24 +89,40 @@ agent_nb = solara.reactive("")
 agent_scenario = solara.reactive("baseline")
 agent_sample = solara.reactive("100")
 agent_months = solara.reactive("24")
+main_tab = solara.reactive(0)  # 0: scenarios, 1: optimise a budget
+# the optimiser's panel: its fields as typed, its problems, progress and the optimisation on screen
+opt_form: solara.Reactive[dict[str, Any]] = solara.reactive({
+    "budget": OPTIMISE_BUDGET, "objective": "nmb", "equity": "none", "share": "0.4",
+    "interventions": ["falls_pathway", "health_checks", "tobacco", "warm_homes"], "scale": str(OPTIMISE_SCALE),
+    "replicates": str(OPTIMISE_REPLICATES), "draws": str(OPTIMISE_DRAWS)})
+opt_messages: solara.Reactive[list[str]] = solara.reactive([])
+opt_status = solara.reactive("")
+opt_shown: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
+opt_slot = solara.reactive("")
 
 
-def guarded(fn):
-    """A callback that never lets an exception reach the page: a user's mistake is shown as its one
-    line, anything else as an internal error with the details on the console."""
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            messages.set(exc.problems)
-        except NeighsimError as exc:
-            messages.set([" ".join(str(exc).split())])
-        except Exception as exc:  # noqa: BLE001
-            log.error("internal error in the workbench page:\n%s", traceback.format_exc())
-            messages.set([f"internal error: {type(exc).__name__}: {exc} (a bug in neighsim; the details are "
-                          "in the server's console)"])
-    return run
+def _guarding(target: solara.Reactive[list[str]]):
+    def guard(fn):
+        """A callback that never lets an exception reach the page: a user's mistake is shown as its one
+        line, anything else as an internal error with the details on the console."""
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except InputError as exc:
+                target.set(exc.problems)
+            except NeighsimError as exc:
+                target.set([" ".join(str(exc).split())])
+            except Exception as exc:  # noqa: BLE001
+                log.error("internal error in the workbench page:\n%s", traceback.format_exc())
+                target.set([f"internal error: {type(exc).__name__}: {exc} (a bug in neighsim; the details are "
+                            "in the server's console)"])
+        return run
+    return guard
+
+
+guarded = _guarding(messages)  # problems shown above the map
+opt_guarded = _guarding(opt_messages)  # problems shown in the optimiser's panel
 
 
 # --- presets and lists ---------------------------------------------------------------------------------------
@@ -316,6 +340,99 @@ def agents_task(args: tuple) -> dict[str, Any]:
         log.error("internal error in the agent view:\n%s", traceback.format_exc())
         messages.set([f"internal error: {type(exc).__name__}: {exc} (details in the server's console)"])
         return {"ok": False}
+
+
+# --- the optimiser ("Optimise a budget") ------------------------------------------------------------------
+def set_opt(key: str, value: Any) -> None:
+    opt_form.set({**opt_form.value, key: value})
+    opt_messages.set([])
+
+
+def optimise_request() -> OptimiseRequest:
+    """The panel's fields, the page's area and the run settings' horizon and seed, checked (InputError with
+    every problem, one line each)."""
+    area = current_area()
+    req = read_optimise_form({**opt_form.value, "years": years.value, "seed": seed.value}, area)
+    neighbourhoods_of(area, geography())
+    return req
+
+
+@solara.lab.task
+def optimise_task(request: OptimiseRequest) -> dict[str, Any]:
+    """Submit the optimisation (or find it in the cache) and follow its progress until it is done."""
+    try:
+        job = workbench().optimise(request)
+        while not job.done():
+            fraction, what = job.progress()
+            optimise_task.progress = round(100 * fraction, 1)
+            opt_status.set(what[:1].upper() + what[1:] + " ...")
+            time.sleep(0.25)
+        res = job.result()
+        if not res.get("ok"):
+            opt_messages.set(res.get("errors") or ["the optimisation failed"])
+            opt_status.set("")
+            return res
+        opt_shown.set({"key": job.key, "folder": str(job.folder), "request": request,
+                       "warnings": res.get("warnings", []), "cached": job.cached or res.get("cached"),
+                       "seconds": res.get("seconds", 0.0), "reused": res.get("curves_reused") or []})
+        opt_status.set("Reused from the cache: this optimisation was made before." if job.cached else
+                       f"Finished in {res.get('seconds', 0):.1f} s"
+                       + (" (the response curves of an earlier optimisation reused)." if res.get("curves_reused")
+                          else "."))
+        return res
+    except Exception as exc:  # noqa: BLE001
+        log.error("internal error while optimising:\n%s", traceback.format_exc())
+        opt_messages.set([f"internal error: {type(exc).__name__}: {exc} (details in the server's console)"])
+        opt_status.set("")
+        return {"ok": False}
+
+
+@opt_guarded
+def start_optimise() -> None:
+    opt_messages.set([])
+    request = optimise_request()
+    opt_status.set("Starting ...")
+    optimise_task(request)
+
+
+def slot_choices() -> list[str]:
+    """Where the allocation's scenario can go: an existing scenario slot (replacing it) or a new one."""
+    out = [f"Scenario {i + 1}: {f.get('name') or '(no name)'}" for i, f in enumerate(forms.value)]
+    if len(forms.value) < MAX_SCENARIOS:
+        out.append(f"New scenario {len(forms.value) + 1}")
+    return out
+
+
+def load_allocation(info: dict[str, Any], slot: str) -> int:
+    """The allocation's scenario file (allocation_scenario.yaml) into a scenario slot, named `optimised` (or
+    `optimised_2`, ... when another slot has that name), and the page's area set to the optimisation's;
+    then the Scenarios tab. Returns the slot's index."""
+    path = Path(info["folder"]) / "allocation_scenario.yaml"
+    if not path.is_file():
+        raise InputError(["<optimise>: the allocation chose nothing, so there is no scenario to load"])
+    choices = slot_choices()
+    if slot not in choices:
+        slot = choices[-1]
+    index = choices.index(slot)
+    form = form_from_scenario(read_yaml(path))
+    taken = {f.get("name") for i, f in enumerate(forms.value) if i != index}
+    name, k = "optimised", 2
+    while name in taken:
+        name, k = f"optimised_{k}", k + 1
+    form["name"] = name
+    new = list(forms.value)
+    if index < len(new):
+        new[index] = form
+    else:
+        new.append(form)
+    req: OptimiseRequest = info["request"]
+    choose_area(req.area.level, list(req.area.names))
+    _set_forms(new)
+    status.set(f"The allocation is loaded into scenario {index + 1} ({name}) for {req.area.label}: press Run to "
+               "run it against the baseline with the run settings.")
+    opt_slot.set("")
+    main_tab.set(0)
+    return index
 
 
 _ATLAS: dict[str, Any] = {}
@@ -722,6 +839,95 @@ def AgentChart(res: dict[str, Any]):
 
 
 @solara.component
+def OptimisePanel():
+    f = opt_form.value
+    busy = optimise_task.pending
+    area = current_area()
+    Note("Optimise a budget", tag="h3")
+    Note(f"Where does a budget buy the most in **{area.label}** (the area chosen above)? The optimiser "
+         "(`neighsim optimise`, docs/optimise.md) measures what each intervention buys in each neighbourhood at "
+         "25%, 50% and 100% of what it could take, picks the best allocation within the budget (a mixed-integer "
+         "programme), and runs it as a scenario beside simple rules spending the same money. The budget is "
+         f"programme cost over the run settings' horizon ({years.value} years) for the whole population.")
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "baseline"}):
+        solara.InputText("Budget (£ over the horizon, e.g. 2m, 500k, 2000000)", value=f.get("budget", ""),
+                         continuous_update=False, on_value=opt_guarded(lambda v: set_opt("budget", v)))
+        labels = {"admissions": "emergency admissions avoided", "qalys": "QALYs gained",
+                  "nmb": "net monetary benefit (£20,000/QALY)"}
+        solara.Select("Objective: maximise", values=list(labels.values()), value=labels.get(f.get("objective"), None),
+                      on_value=opt_guarded(lambda v: set_opt("objective", {b: a for a, b in labels.items()}[v])))
+        solara.Select("Equity", values=list(EQUITY_MODES), value=f.get("equity", "none"),
+                      on_value=opt_guarded(lambda v: set_opt("equity", v)))
+        if f.get("equity") == "core20-share":
+            solara.InputText("Least share of the spend on Core20 residents (0 to 1, or 40%)",
+                             value=f.get("share", ""), continuous_update=False,
+                             on_value=opt_guarded(lambda v: set_opt("share", v)))
+    from ..optimise.curves import BUILT_IN
+
+    solara.SelectMultiple("Interventions", values=list(f.get("interventions") or []), all_values=list(BUILT_IN),
+                          on_value=opt_guarded(lambda v: set_opt("interventions", list(v))))
+    with solara.Row(style={"flex-wrap": "wrap"}):
+        solara.InputText("Sample for the curves (fraction of residents)", value=f.get("scale", ""),
+                         continuous_update=False, on_value=opt_guarded(lambda v: set_opt("scale", v)))
+        solara.InputText("Replicates of each curve run", value=f.get("replicates", ""), continuous_update=False,
+                         on_value=opt_guarded(lambda v: set_opt("replicates", v)))
+        solara.InputText("PSA draws of the comparison (0: none)", value=f.get("draws", ""), continuous_update=False,
+                         on_value=opt_guarded(lambda v: set_opt("draws", v)))
+    with solara.Row(style={"align-items": "center"}):
+        solara.Button("Optimise", icon_name="mdi-calculator-variant", color="primary", disabled=busy,
+                      on_click=start_optimise, classes=["nw-optimise"])
+        solara.Text(opt_status.value, classes=["nw-opt-status"])
+    solara.ProgressLinear(optimise_task.progress if busy and optimise_task.progress is not None else busy)
+    for m in opt_messages.value:
+        solara.Error(m, classes=["nw-opt-error"])
+    info = opt_shown.value
+    if info is not None:
+        Boundary(OptimiseResults, info)
+
+
+@solara.component
+def OptimiseResults(info: dict[str, Any]):
+    o = solara.use_memo(lambda: R.load_optimisation(Path(info["folder"])), dependencies=[info["key"]])
+    Note("Optimised allocation", tag="h3")
+    Note(R.optimisation_heading(o) + f" Cache key `{info['key']}`"
+         + (" (reused from the cache)." if info.get("cached") else "."))
+    for w in info.get("warnings") or []:
+        solara.Warning(w)
+    if len(o.chosen):
+        solara.HTML(tag="div", unsafe_innerHTML=R.html_table(R.allocation_rows(o)), classes=["nw-allocation"])
+    else:
+        Note("Nothing chosen: no option improves the objective within the budget and the constraints.")
+    rows = R.comparison_rows(o)
+    if rows:
+        Note("Against simple rules spending the same money (everyone, Core20 only, by need), run as scenarios on "
+             "the same draws", tag="h3")
+        solara.HTML(tag="div", unsafe_innerHTML=R.html_table(rows), classes=["nw-comparison"])
+        Note("The curves' prediction of the optimiser's own pick is biased upwards (the winner's curse): quote the "
+             "run, and use more replicates or a larger sample for sharper curves.")
+    png = o.file("optimise.png")
+    if png is not None:
+        solara.Image(png.read_bytes(), width="100%", classes=["nw-opt-figure"])
+    for n in o.meta.get("notes") or []:
+        Note(f"Note: {n}")
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
+        for name, mime in (("allocation.csv", "text/csv"), ("allocation_scenario.yaml", "application/x-yaml"),
+                           ("optimise.md", "text/markdown"), ("optimise.png", "image/png")):
+            p = o.file(name)
+            if p is not None:
+                solara.FileDownload(p.read_bytes, filename=name, label=f"Download {name}",
+                                    mime_type=mime)
+    if o.file("allocation_scenario.yaml") is not None:
+        choices = slot_choices()
+        slot = opt_slot.value if opt_slot.value in choices else choices[-1]
+        with solara.Row(style={"align-items": "center"}):
+            solara.Select("Scenario slot", values=choices, value=slot, on_value=opt_slot.set)
+            solara.Button("Load the allocation into the scenario slot", icon_name="mdi-arrow-left-bold",
+                          on_click=opt_guarded(lambda: load_allocation(info, slot)), classes=["nw-load-allocation"])
+        Note("It becomes an ordinary scenario (the chosen neighbourhoods, each with its places a year) on the "
+             "Scenarios tab, to run and compare like any other.")
+
+
+@solara.component
 def Page():
     solara.Title("neighsim workbench")
     solara.Style(CSS)
@@ -735,6 +941,10 @@ def Page():
     with solara.Column(style={"padding": "8px"}):
         Messages()
         Boundary(AreaMap)
-        Boundary(Scenarios)
-        Boundary(RunPanel)
-        Boundary(Results)
+        with solara.lab.Tabs(value=main_tab.value, on_value=main_tab.set, lazy=True):
+            with solara.lab.Tab("Scenarios", classes=["nw-tab-scenarios"]):
+                Boundary(Scenarios)
+                Boundary(RunPanel)
+                Boundary(Results)
+            with solara.lab.Tab("Optimise a budget", classes=["nw-tab-optimise"]):
+                Boundary(OptimisePanel)

@@ -419,3 +419,178 @@ def context_digest(cfg: Any) -> str:
     return hashlib.sha256(json.dumps({"config": d, "neighsim": __version__,
                                       "parameters": parameters_digest(load_parameters(cfg.parameters_dir()))},
                                      sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+# --- the optimiser's panel ("Optimise a budget": neighsim optimise in the page) ------------------------------
+OPTIMISE_LABEL = "<optimise>"
+OPTIMISE_BUDGET = "2m"
+OPTIMISE_SCALE = 0.05  # curves for a locality in about a minute on a laptop
+OPTIMISE_REPLICATES = 3
+OPTIMISE_DRAWS = 5  # PSA draws of the comparison run (the command's --psa; 0 skips it)
+EQUITY_MODES = ("none", "gap-narrows", "core20-share")
+
+
+@dataclass(frozen=True)
+class OptimiseRequest:
+    """What `neighsim optimise` is asked for from the page: the budget (pounds over the projection, full
+    population), the objective, the equity rule (its canonical text, e.g. `core20-share=0.4`; None: none),
+    the interventions (scenario files by name, in a canonical order), the page's area and the sample."""
+
+    area: Area = field(default_factory=Area)
+    budget: float = 2_000_000.0
+    objective: str = "nmb"
+    equity: str | None = None
+    interventions: tuple[str, ...] = ("falls_pathway", "health_checks", "tobacco", "warm_homes")
+    scale: float = OPTIMISE_SCALE
+    replicates: int = OPTIMISE_REPLICATES
+    draws: int = OPTIMISE_DRAWS
+    years: int = 5
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "interventions", tuple(self.interventions))
+
+    @property
+    def settings(self) -> RunSettings:
+        """The sample and horizon as run settings (the curves' replicates; central values, not PSA)."""
+        return RunSettings(scale=self.scale, replicates=self.replicates, psa=False, years=self.years, seed=self.seed)
+
+    def curves(self) -> dict[str, Any]:
+        """What the response curves depend on (not the budget, objective, equity or comparison draws)."""
+        return {"area": self.area.canonical(), "interventions": sorted(self.interventions),
+                "settings": _plain(asdict(self.settings))}
+
+    def canonical(self) -> dict[str, Any]:
+        return {**self.curves(), "budget": _plain(float(self.budget)), "objective": self.objective,
+                "equity": self.equity, "draws": int(self.draws)}
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["area"] = {"level": self.area.level, "names": list(self.area.names)}
+        d["interventions"] = list(self.interventions)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> OptimiseRequest:
+        d = dict(d)
+        d["area"] = Area(d["area"]["level"], tuple(d["area"]["names"]))
+        return cls(**d)
+
+
+def optimise_key(request: OptimiseRequest, context: str = "") -> str:
+    """The optimisation's identity (its cache folder), like `cache_key`: the area, budget, objective,
+    equity rule, interventions (in any order), scale, replicates, comparison draws, years and seed, and the
+    configuration's digest. Never the same as a scenario run's key."""
+    text = json.dumps({"v": CACHE_VERSION, "kind": "optimise", "request": request.canonical(), "context": context},
+                      sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def curves_key(request: OptimiseRequest, context: str = "") -> str:
+    """The identity of the response curves alone: another budget, objective, equity rule or number of
+    comparison draws has the same curves, so their runs are reused."""
+    text = json.dumps({"v": CACHE_VERSION, "kind": "optimise-curves", "request": request.curves(),
+                       "context": context}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def optimise_area(area: Area) -> str | None:
+    """The page's area as `neighsim optimise --area` takes it (None: the whole ICS). The optimiser
+    allocates within one area: the ICS, a place, a locality or one neighbourhood."""
+    if area.level == "ics":
+        return None
+    if not area.names:
+        raise InputError([f"{OPTIMISE_LABEL}, field 'area': choose an area (from the list or the map)"])
+    if area.level == "neighbourhoods" and len(area.names) != 1:
+        raise InputError([f"{OPTIMISE_LABEL}, field 'area': the optimiser allocates within one area (the whole "
+                          f"ICS, a place, a locality or one neighbourhood); {len(area.names)} neighbourhoods are "
+                          "chosen"])
+    return str(area.names[0])
+
+
+def _flag_words(message: str) -> str:
+    """A message of `neighsim optimise` (`--equity 'x': ...`, `--interventions: ...`) naming the panel's
+    field instead of the command's flag."""
+    import re
+
+    m = re.match(r"^--([a-z][a-z-]*)(?: [^:]*)?: (.*)$", " ".join(str(message).split()))
+    if not m:
+        return " ".join(str(message).split())
+    return f"{OPTIMISE_LABEL}, field '{m.group(1).replace('-', '_')}': {m.group(2)}"
+
+
+def read_optimise_form(form: dict[str, Any], area: Area) -> OptimiseRequest:
+    """The panel's fields (text as typed) as an OptimiseRequest, or InputError with every problem, one
+    line each naming the field. The budget is read by the command's own parser (`neighsim optimise
+    --budget`: 2000000, 2e6, 2m, £500k), the equity rule by `optimise.parse_equity`, the objective against
+    `optimise.OBJECTIVES`, the interventions against the scenario files the command takes, scale and
+    replicates by the experiment file's schema (`check_settings`); years and seed come from the run
+    settings (form keys `years`, `seed`)."""
+    import argparse
+
+    from ..cli import _budget
+    from ..optimise import OBJECTIVES, parse_equity
+    from ..optimise.curves import scenario_files
+
+    problems: list[str] = []
+    L = OPTIMISE_LABEL
+
+    def number(key: str, kind: type, label: str = L) -> Any:
+        text = str(form.get(key, "") or "").strip()
+        try:
+            return kind(text.replace(",", ""))
+        except ValueError:
+            problems.append(f"{label}, field '{key}': expected {'a whole number' if kind is int else 'a number'}, "
+                            f"got {text!r}")
+            return None
+
+    budget = None
+    try:
+        budget = _budget(str(form.get("budget", "") or ""))
+    except argparse.ArgumentTypeError as exc:
+        problems.append(f"{L}, field 'budget': {exc}")
+    objective = str(form.get("objective") or "")
+    if objective not in OBJECTIVES:
+        problems.append(f"{L}, field 'objective': expected one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    mode = str(form.get("equity") or "none")
+    equity = None
+    if mode == "core20-share" and not str(form.get("share", "") or "").strip():
+        problems.append(f"{L}, field 'equity': give the least share of the spend on Core20 residents (0 to 1, or "
+                        "a percentage such as 40%)")
+    elif mode != "none":
+        text = mode if mode != "core20-share" else f"core20-share={str(form.get('share')).strip()}"
+        try:
+            eq = parse_equity(text)
+            equity = eq.text if eq is not None else None
+        except NeighsimError as exc:
+            problems.append(_flag_words(str(exc)))
+    chosen = [str(x) for x in (form.get("interventions") or [])]
+    known = scenario_files()
+    if not chosen:
+        problems.append(f"{L}, field 'interventions': choose at least one intervention")
+    unknown = [x for x in chosen if x not in known]
+    if unknown:
+        problems.append(f"{L}, field 'interventions': unknown {', '.join(map(repr, unknown))}; expected some of "
+                        f"{', '.join(known)}")
+    sc = number("scale", float)
+    reps = number("replicates", int)
+    draws = number("draws", int)
+    if draws is not None and not 0 <= draws <= MAX_REPLICATES:
+        problems.append(f"{L}, field 'draws': PSA draws of the comparison run, 0 (none) to {MAX_REPLICATES}, got "
+                        f"{draws}")
+    yrs = number("years", int, SETTINGS_LABEL)
+    sd = number("seed", int, SETTINGS_LABEL) if str(form.get("seed", "") or "").strip() else None
+    try:
+        optimise_area(area)
+    except InputError as exc:
+        problems += exc.problems
+    if None not in (sc, reps, yrs):
+        try:
+            check_settings(RunSettings(scale=sc, replicates=reps, psa=False, years=yrs, seed=sd))
+        except InputError as exc:  # scale and replicates are the panel's; years and seed the run settings'
+            problems += [p.replace(SETTINGS_LABEL, L, 1) if ("'scale'" in p or "'replicates'" in p) else p
+                         for p in exc.problems]
+    if problems:
+        raise InputError(problems)
+    return OptimiseRequest(area, float(budget), objective, equity, tuple(sorted(dict.fromkeys(chosen))), float(sc),
+                           int(reps), int(draws), int(yrs), sd)

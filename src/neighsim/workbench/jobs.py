@@ -9,6 +9,13 @@ also after a restart. The oldest folders beyond `keep` are removed (only folders
 
 Progress is read from the folder as the runner writes it (`manifest.json`, then `tasks/*.done.json` one
 per task), so nothing inside the runner is touched.
+
+An optimisation ("Optimise a budget": `neighsim.optimise.optimise`) is a job like a run: it runs in the same
+worker, its folder (named by `inputs.optimise_key`) holds the optimiser's files and its runs
+(`runs/demand`, `runs/levels`, `runs/compare-DIGEST`), its progress is read from those runs' folders, and
+the response curves of an earlier optimisation with the same area, interventions and sample
+(`inputs.curves_key`) are copied in first, so another budget or equity rule costs only the solve and the
+comparison run.
 """
 
 from __future__ import annotations
@@ -29,7 +36,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NeighsimError
-from .inputs import Area, InputError, RunRequest, RunSettings, cache_key, config_overrides, page_words
+from .inputs import (
+    Area,
+    InputError,
+    OptimiseRequest,
+    RunRequest,
+    RunSettings,
+    cache_key,
+    config_overrides,
+    curves_key,
+    optimise_key,
+    page_words,
+)
 
 log = logging.getLogger("neighsim.workbench")
 MARKER = "workbench.json"
@@ -123,6 +141,93 @@ def do_agents(request: dict[str, Any], config_path: str | None, neighbourhood: s
         return _failure(exc)
 
 
+CURVE_RUNS = ("demand", "levels")  # what another budget, objective or equity rule reuses
+_PARAMETERS_SEEN: list[str] = []
+
+
+def _forget_stale_residents(cfg) -> None:
+    """The worker keeps the residents it built; forget them when the parameter values changed since the last
+    optimisation (a parameter file edited while the server runs), as `api.run` does for a run."""
+    from ..parameters import load_parameters
+    from ..runner.fingerprint import parameters_digest
+    from ..runner.tasks import release_populations
+
+    digest = parameters_digest(load_parameters(cfg.parameters_dir()))
+    if _PARAMETERS_SEEN and _PARAMETERS_SEEN[-1] != digest:
+        release_populations()
+    _PARAMETERS_SEEN[:] = [digest]
+
+
+def reuse_curves(source: str | Path | None, folder: str | Path) -> list[str]:
+    """Copy the finished curve runs (demand, levels) of an earlier optimisation with the same curves into
+    `folder`; the runner then resumes them (verifying every task) instead of running them again. Returns
+    what was copied; a copy that fails is removed and simply run again."""
+    if not source:
+        return []
+    copied = []
+    for name in CURVE_RUNS:
+        src, dst = Path(source) / "runs" / name, Path(folder) / "runs" / name
+        try:
+            manifest = json.loads((src / "manifest.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if manifest.get("status") != "finished" or dst.exists():
+            continue
+        try:
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".neighsim.lock", "*.replaced-*"))
+            copied.append(name)
+        except OSError as exc:
+            log.warning("could not reuse the curves in %s: %s", src, exc)
+            shutil.rmtree(dst, ignore_errors=True)
+    return copied
+
+
+def do_optimise(request: dict[str, Any], folder: str, config_path: str | None, key: str, curves: str = "",
+                curves_from: str | None = None) -> dict[str, Any]:
+    """`neighsim optimise` for the page: check the inputs in full, reuse earlier curves, optimise (serial, in
+    this worker) into `folder` and mark it finished. Returns {ok, errors | warnings, seconds}."""
+    t0 = time.perf_counter()
+    try:
+        from ..config import neighbourhood_table
+        from ..optimise import optimise, parse_equity
+        from ..optimise.curves import resolve_area
+        from .inputs import OPTIMISE_LABEL, check_settings, neighbourhoods_of, optimise_area
+
+        req = OptimiseRequest.from_json(request)
+        check_settings(req.settings)
+        cfg = _config(config_path, req.settings)
+        name = optimise_area(req.area)
+        want = neighbourhoods_of(req.area, neighbourhood_table(cfg))
+        where = resolve_area(cfg, name)
+        if sorted(where.ids) != sorted(want):
+            raise InputError([f"{OPTIMISE_LABEL}, field 'area': {req.area.label!r} is read by the optimiser as "
+                              f"{where.name} ({where.level}), another set of neighbourhoods; choose the "
+                              "neighbourhoods on the map instead"])
+        _forget_stale_residents(cfg)
+        reused = reuse_curves(curves_from, folder)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = optimise(cfg, folder, req.budget, objective=req.objective, equity=parse_equity(req.equity),
+                           area=name, interventions=list(req.interventions), replicates=req.replicates,
+                           psa=req.draws, backend="serial", progress=False, force_new=True)
+        said = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught
+                                  if issubclass(w.category, UserWarning)))
+        seconds = round(time.perf_counter() - t0, 2)
+        Path(folder, MARKER).write_text(json.dumps({
+            "key": key, "kind": "optimise", "curves_key": curves, "request": request,
+            "seconds": seconds, "warnings": said, "curves_reused": reused, "chosen": len(res.allocation),
+            "finished": time.time()}, indent=1))
+        return {"ok": True, "warnings": said, "seconds": seconds, "curves_reused": reused}
+    except InputError as exc:
+        return _failure(exc)
+    except NeighsimError as exc:  # the optimiser's own checks (`--interventions: none ... reaches anyone`)
+        from .inputs import _flag_words
+
+        return _failure(InputError([_flag_words(str(exc))]))
+    except BaseException as exc:  # noqa: BLE001 - everything becomes a message for the page
+        return _failure(exc)
+
+
 def do_nothing() -> bool:
     """Start the worker and import the engine before the first run is asked for."""
     from .. import api  # noqa: F401
@@ -138,7 +243,7 @@ class Job:
 
     key: str
     folder: Path
-    request: RunRequest
+    request: RunRequest | OptimiseRequest
     future: Future | None = None
     cached: bool = False
     started: float = field(default_factory=time.time)
@@ -160,13 +265,19 @@ class Job:
         except BaseException as exc:  # noqa: BLE001
             return _failure(exc)
 
-    def progress(self) -> tuple[float, str]:
-        """(fraction done, what is happening), from the folder."""
+    def _not_running(self) -> tuple[float, str] | None:
+        """Progress when the job is finished or still queued behind another; None while it runs."""
         if self.done():
             return 1.0, "finished"
         if self.future is not None and not self.future.running():
             self.started = time.time()
             return 0.0, "waiting for the run before it to finish"
+        return None
+
+    def progress(self) -> tuple[float, str]:
+        """(fraction done, what is happening), from the folder."""
+        if (state := self._not_running()) is not None:
+            return state
         manifest = self.folder / "manifest.json"
         total = 0
         if manifest.is_file():
@@ -187,6 +298,53 @@ class Job:
         per_task = sum(self._task_times) / len(self._task_times) if self._task_times else 1.0
         within = min(0.9, (now - self._last_time) / max(per_task, 0.1))
         return 0.1 + 0.8 * (done + within) / total, f"simulating: {done} of {total} runs done"
+
+
+def _runs_done(folder: Path) -> tuple[int, int, bool]:
+    """(tasks done, tasks in all, finished) of one run's folder, as the runner writes it."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return 0, 0, False
+    total = int(manifest.get("tasks") or 0)
+    done = len(list((folder / "tasks").glob("*.done.json")))
+    return min(done, total), total, manifest.get("status") == "finished"
+
+
+OPTIMISE_STAGES = (  # (runs folder, words, progress at its start and end)
+    ("demand", "curves 1/2: each intervention unlimited", 0.05, 0.3),
+    ("levels", "curves 2/2: each capacity level", 0.3, 0.7),
+    ("compare", "the allocation and the simple rules as scenarios", 0.7, 0.97),
+)
+COMPARE_FOLDER = re.compile(r"^compare-[0-9a-f]{10}$")
+
+
+@dataclass
+class OptimiseJob(Job):
+    """An optimisation asked for: finished (from the cache) or under way in the worker. Its progress follows
+    the optimiser's runs: the curves (demand, then levels), the solve, the comparison run, the files."""
+
+    def progress(self) -> tuple[float, str]:
+        if (state := self._not_running()) is not None:
+            return state
+        runs = self.folder / "runs"
+        compare = sorted((p for p in runs.glob("compare-*") if COMPARE_FOLDER.match(p.name)),
+                         key=lambda p: p.stat().st_mtime) if runs.is_dir() else []
+        folders = {"demand": runs / "demand", "levels": runs / "levels", "compare": compare[-1] if compare else None}
+        for name, words, lo, hi in reversed(OPTIMISE_STAGES):
+            where = folders[name]
+            if where is None or not (where / "manifest.json").is_file():
+                continue
+            done, total, finished = _runs_done(where)
+            if finished:
+                after = {"demand": "measuring the capacity levels", "levels": "solving the allocation and setting "
+                         "up the simple rules", "compare": "writing the allocation, the figure and the report section"}
+                return hi, after[name]
+            if not total:
+                return lo, f"{words}: building the residents"
+            return lo + (hi - lo) * done / total, f"{words}: {done} of {total} runs done"
+        waited = time.time() - self.started
+        return min(0.05, 0.01 + waited / 200), "checking the inputs and building the residents"
 
 
 def _read_marker(folder: Path) -> dict[str, Any] | None:
@@ -281,6 +439,36 @@ class Workbench:
             job.future.add_done_callback(lambda _f: self._prune())
             self._jobs[key] = job
             return job
+
+    def optimise(self, request: OptimiseRequest) -> OptimiseJob:
+        """The optimisation for these inputs: finished (from the cache), under way, or started now (with
+        the curves of the newest finished optimisation that has the same ones)."""
+        key = optimise_key(request, self.context)
+        folder = self.cache_dir / key
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None and not job.done():
+                return job  # type: ignore[return-value]  (an optimisation's key is never a run's)
+            if self.cached(key):
+                folder.touch()
+                return OptimiseJob(key, folder, request, cached=True)
+            curves = curves_key(request, self.context)
+            job = OptimiseJob(key, folder, request)
+            job.future = self.submit(do_optimise, request.to_json(), str(folder), self.config_path, key, curves,
+                                     self.curves_folder(curves))
+            job.future.add_done_callback(lambda _f: self._prune())
+            self._jobs[key] = job
+            return job
+
+    def curves_folder(self, curves: str) -> str | None:
+        """The newest finished optimisation in the cache whose response curves are `curves`."""
+        found = []
+        for p in self.cache_dir.iterdir():
+            if p.is_dir() and KEY_PATTERN.match(p.name):
+                m = _read_marker(p)
+                if m and m.get("kind") == "optimise" and m.get("curves_key") == curves:
+                    found.append(p)
+        return str(max(found, key=lambda p: p.stat().st_mtime)) if found else None
 
     def atlas_request(self) -> RunRequest:
         """The baseline of every neighbourhood in the first year at a 5% sample: what the map shows."""

@@ -18,7 +18,15 @@ from matplotlib.figure import Figure
 
 from .. import api
 from ..outcomes import OUT
-from ..report.labels import fmt, fmt_interval, fmt_money_interval, outcome_label, scenario_label, short_area
+from ..report.labels import (
+    fmt,
+    fmt_interval,
+    fmt_money,
+    fmt_money_interval,
+    outcome_label,
+    scenario_label,
+    short_area,
+)
 
 PALETTE = ("#4d4d4d", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e")  # baseline first
 
@@ -369,3 +377,110 @@ def agents_figure(states: pd.DataFrame, counts: pd.DataFrame, rows: int = 40) ->
     ax2.set_title("The sample by frailty (AgentSet.groupby)", fontsize=10)
     ax2.legend(fontsize=8, frameon=False)
     return fig
+
+
+# --- an optimisation ("Optimise a budget") -----------------------------------------------------------------
+OBJECTIVE_COLUMNS = {"admissions": "Emergency admissions avoided", "qalys": "QALYs gained",
+                     "nmb": "NMB at £20,000/QALY"}
+
+
+@dataclass
+class Optimisation:
+    """The files `neighsim optimise` wrote in a folder: the allocation (allocation.csv, its TOTAL row last),
+    the comparison with the simple rules (comparison.csv; None when it was skipped) and the settings, notes
+    and timings (optimise.json)."""
+
+    folder: Path
+    meta: dict[str, Any]
+    allocation: pd.DataFrame
+    comparison: pd.DataFrame | None
+
+    @property
+    def objective(self) -> str:
+        return str(self.meta.get("objective") or "nmb")
+
+    @property
+    def money(self) -> bool:
+        return self.objective == "nmb"
+
+    @property
+    def chosen(self) -> pd.DataFrame:
+        return self.allocation[self.allocation["intervention"] != "TOTAL"]
+
+    def file(self, name: str) -> Path | None:
+        p = self.folder / name
+        return p if p.is_file() else None
+
+
+def load_optimisation(folder: Path) -> Optimisation:
+    import json
+
+    folder = Path(folder)
+    meta = json.loads((folder / "optimise.json").read_text())
+    alloc = pd.read_csv(folder / "allocation.csv")
+    comp = pd.read_csv(folder / "comparison.csv") if (folder / "comparison.csv").is_file() else None
+    return Optimisation(folder, meta, alloc, comp)
+
+
+def _effect(o: Optimisation, mean: Any, lower: Any = None, upper: Any = None) -> str:
+    vals = [None if v is None or pd.isna(v) else float(v) for v in (mean, lower, upper)]
+    return fmt_money_interval(*vals) if o.money else fmt_interval(*vals)
+
+
+def _iv_label(name: str) -> str:
+    return str(name).replace("_", " ").capitalize()
+
+
+def optimisation_heading(o: Optimisation) -> str:
+    m = o.meta
+    from ..optimise.solver import OBJECTIVE_LABELS
+
+    eq = m.get("equity")
+    s = m.get("settings") or {}
+    return (f"£{float(m['budget']):,.0f} over {s.get('years', '?')} years in {m['area']['name']}, maximising "
+            f"{OBJECTIVE_LABELS.get(o.objective, o.objective)}; equity: {eq or 'none'}. Curves from "
+            f"{s.get('replicates')} replicates at a {float(s.get('scale', 0)):.0%} sample scaled up; "
+            f"{s.get('psa', 0)} PSA draws for the comparison.")
+
+
+def allocation_rows(o: Optimisation) -> list[dict[str, str]]:
+    """The allocation as the page shows it: one row per option chosen, then the total."""
+    effect = f"{OBJECTIVE_COLUMNS.get(o.objective, o.objective)} (95% interval)"
+    out = []
+    for r in o.allocation.itertuples():
+        total = r.intervention == "TOTAL"
+        out.append({"Intervention": "Total" if total else _iv_label(r.intervention),
+                    "Neighbourhood": "" if total else str(r.neighbourhood),
+                    "Level": "" if total or pd.isna(r.level) else f"{float(r.level):.0%}",
+                    "Places a year": "" if total or pd.isna(r.capacity) else fmt(float(r.capacity), digits=0),
+                    "Cost (programme)": fmt_money(None if pd.isna(r.cost) else float(r.cost)),
+                    effect: _effect(o, r.effect_mean, r.effect_lower, r.effect_upper)})
+    return out
+
+
+def comparison_rows(o: Optimisation) -> list[dict[str, str]]:
+    """The allocation and the simple rules run as scenarios: the objective (95% interval across draws), each
+    rule minus the optimised draw by draw, per £1m, the cost, the change in the Core20 gap and the curves'
+    prediction."""
+    if o.comparison is None or not len(o.comparison):
+        return []
+    col = OBJECTIVE_COLUMNS.get(o.objective, o.objective)
+    out = []
+    for _, r in o.comparison.iterrows():
+        def g(name: str, r: pd.Series = r) -> Any:
+            return r.get(name, np.nan)
+
+        gap = g("gap_change_mean")
+        out.append({
+            "Strategy": str(r["label"])[:1].upper() + str(r["label"])[1:],
+            f"{col} (95% interval)": _effect(o, g("objective_mean"), g("objective_lower"), g("objective_upper")),
+            "Minus the optimised, draw by draw": ("" if pd.isna(g("minus_optimised_mean")) else
+                                                  _effect(o, g("minus_optimised_mean"), g("minus_optimised_lower"),
+                                                          g("minus_optimised_upper"))),
+            "Per £1m spent": _effect(o, g("objective_per_1m_mean")),
+            "Cost": fmt_money_interval(g("cost_mean"), g("cost_lower"), g("cost_upper")),
+            "Core20 gap change (per 1,000 a year)": "–" if pd.isna(gap) else
+            f"{gap:+.2f} ({g('gap_change_lower'):+.2f} to {g('gap_change_upper'):+.2f})",
+            "Predicted from the curves": "" if pd.isna(g("predicted_mean")) else _effect(o, g("predicted_mean")),
+        })
+    return out
