@@ -95,7 +95,7 @@ def run_processes(cfg: ICSConfig, tasks: list[Task], scenarios: dict, outdir: st
     from concurrent.futures.process import BrokenProcessPool
 
     # built before the fork (the neighbourhoods of these tasks), so the workers share it
-    get_population(cfg, sorted({n for t in tasks for n in t.neighbourhoods}))
+    get_population(cfg, sorted({nb for t in tasks for nb in t.neighbourhoods}))
     pool = fork_pool(n, _init_task_worker, (cfg, scenarios, str(outdir), digests))
     queue, pending = list(tasks), set()
     try:
