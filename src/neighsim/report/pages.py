@@ -45,10 +45,10 @@ def environment() -> Environment:
     return env
 
 
-def say(name: str, **values: Any) -> str:
+def say(macro_name: str, /, **values: Any) -> str:
     """A sentence or paragraph of the report's wording (a macro of templates/text.j2) with these values,
     on one line."""
-    macro = getattr(environment().get_template("text.j2").module, name)
+    macro = getattr(environment().get_template("text.j2").module, macro_name)
     return " ".join(str(macro(**values)).split())
 
 

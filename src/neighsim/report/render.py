@@ -182,59 +182,48 @@ def _includes_zero(r: pd.Series) -> bool:
 
 
 def _key_messages(d: RunData) -> list[str]:
-    """A few plain sentences, each built from summary rows (no number is typed in)."""
+    """A few plain sentences, each built from summary rows (no number is typed in; wording: text.j2)."""
     msgs: list[str] = []
     base = d.one(d.comparator, OUT.emergency_admissions)
     rate = d.one(d.comparator, OUT.emergency_admissions_per_1000)
     if base is not None:
-        s = (f"{d.comparator_label}: {fmt_interval(base['mean'], base['lower'], base['upper'])} emergency admissions over "
-             f"{d.whole}")
-        if rate is not None:
-            s += f", {fmt(rate['mean'])} per 1,000 person-years"
-        msgs.append(s + ".")
+        msgs.append(say("km_comparator", label=d.comparator_label, whole=d.whole,
+                        admissions=fmt_interval(base["mean"], base["lower"], base["upper"]),
+                        rate=fmt(rate["mean"]) if rate is not None else ""))
     yes = d.one(d.comparator, OUT.emergency_admissions_per_1000, stratum="core20=yes")
     no = d.one(d.comparator, OUT.emergency_admissions_per_1000, stratum="core20=no")
     if yes is not None and no is not None:
-        msgs.append(f"Residents of Core20 areas (the most deprived 20% in England) are admitted at "
-                    f"{fmt(yes['mean'])} per 1,000 person-years, against {fmt(no['mean'])} elsewhere.")
+        msgs.append(say("km_core20", yes=fmt(yes["mean"]), no=fmt(no["mean"])))
     nb = tables.by_area(d, ("neighbourhood",))
     if not nb.empty and nb["baseline_rate_mean"].notna().any() and len(nb) > 1:
         top = nb.loc[nb["baseline_rate_mean"].idxmax()]
         low = nb.loc[nb["baseline_rate_mean"].idxmin()]
-        msgs.append(f"Neighbourhood admission rates range from {fmt(low['baseline_rate_mean'])} ({low['area']}) "
-                    f"to {fmt(top['baseline_rate_mean'])} per 1,000 ({top['area']}).")
+        msgs.append(say("km_range", low=fmt(low["baseline_rate_mean"]), low_area=low["area"],
+                        high=fmt(top["baseline_rate_mean"]), high_area=top["area"]))
     for sc in d.scenarios:
         av = d.one(sc, OUT.emergency_admissions, "difference")
         if av is None:
             continue
-        if av["mean"] <= 0:
-            s = (f"{scenario_label(sc)}: {fmt_interval(-av['mean'], -av['upper'], -av['lower'])} emergency "
-                 f"admissions avoided over {d.whole}")
-        else:
-            s = (f"{scenario_label(sc)}: {fmt_interval(av['mean'], av['lower'], av['upper'])} more emergency "
-                 f"admissions than the {d.comparator} over {d.whole}")
+        more = av["mean"] > 0
         pc = d.one(sc, OUT.emergency_admissions, "percent_change")
-        if pc is not None:
-            s += f" ({fmt(abs(pc['mean']))}% {'fewer' if pc['mean'] <= 0 else 'more'})"
-        if _includes_zero(av):
-            s += "; the interval includes zero, so the effect is not distinguishable from chance"
         nc, _ = d.effect(sc, OUT.net_cost)
-        if nc is not None and pd.notna(nc["mean"]):
-            s += f"; net cost {fmt_interval(nc['mean'], nc['lower'], nc['upper'], True)}"
-            s += " (negative: a net saving)" if nc["mean"] < 0 else ""
+        has_nc = nc is not None and pd.notna(nc["mean"])
         roi, _ = d.effect(sc, OUT.roi)
-        if roi is not None and pd.notna(roi["mean"]):
-            s += f"; {fmt(roi['mean'], money=True, digits=2)} of costs avoided per £1 spent"
         dy = d.one(sc, OUT.emergency_admissions_per_1000, "difference", stratum="core20=yes")
         dn = d.one(sc, OUT.emergency_admissions_per_1000, "difference", stratum="core20=no")
-        if dy is not None and dn is not None:
-            narrower = dy["mean"] < dn["mean"]
-            s += (f". Admission rate change per 100,000 person-years: {_signed(dy['mean'] * PER_100K)} in Core20 "
-                  f"areas, {_signed(dn['mean'] * PER_100K)} elsewhere, so on average the gap "
-                  f"{'narrows' if narrower else 'widens'}")
-        msgs.append(s + ".")
+        gap = dy is not None and dn is not None
+        msgs.append(say(
+            "km_scenario", name=scenario_label(sc), more=more, whole=d.whole, comparator=d.comparator,
+            avoided=fmt_interval(av["mean"], av["lower"], av["upper"]) if more
+            else fmt_interval(-av["mean"], -av["upper"], -av["lower"]),
+            percent=fmt(abs(pc["mean"])) if pc is not None else "", fewer=pc is not None and pc["mean"] <= 0,
+            zero=_includes_zero(av), saving=has_nc and nc["mean"] < 0,
+            net_cost=fmt_interval(nc["mean"], nc["lower"], nc["upper"], True) if has_nc else "",
+            roi=fmt(roi["mean"], money=True, digits=2) if roi is not None and pd.notna(roi["mean"]) else "",
+            core20=_signed(dy["mean"] * PER_100K) if gap else "", elsewhere=_signed(dn["mean"] * PER_100K) if gap else "",
+            narrows=gap and dy["mean"] < dn["mean"]))
     if not d.scenarios:
-        msgs.append("No intervention scenarios in this run: the sections on impact and costs are empty.")
+        msgs.append(say("km_none"))
     return msgs
 
 
