@@ -717,18 +717,13 @@ EXTRA_PARSERS.append(_sensitivity_parser)
 
 # --- optimise: allocate a budget across neighbourhoods x interventions x capacity levels --------------------
 def _budget(text: str) -> float:
-    """Pounds: 2000000, 2e6, 2,000,000, £2m, 500k."""
-    t = str(text).strip().replace(",", "").replace("£", "").replace("_", "").lower()
-    mult = 1.0
-    if t.endswith(("m", "k")):
-        mult, t = (1e6 if t[-1] == "m" else 1e3), t[:-1]
+    """Pounds: 2000000, 2e6, 2,000,000, £2m, 500k (optimise.parse_budget)."""
+    from .optimise import parse_budget
+
     try:
-        v = float(t) * mult
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an amount of pounds such as 2000000, 2e6 or 2m, got {text!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive amount of pounds, got {text}")
-    return v
+        return parse_budget(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _equity(text: str):

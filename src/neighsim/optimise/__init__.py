@@ -6,6 +6,6 @@ written (outputs.py). Method and assumptions: docs/optimise.md.
 """
 
 from .pipeline import Result, optimise
-from .solver import OBJECTIVES, Equity, parse_equity, solve_allocation
+from .solver import OBJECTIVES, Equity, parse_budget, parse_equity, solve_allocation
 
-__all__ = ["OBJECTIVES", "Equity", "Result", "optimise", "parse_equity", "solve_allocation"]
+__all__ = ["OBJECTIVES", "Equity", "Result", "optimise", "parse_budget", "parse_equity", "solve_allocation"]

@@ -17,6 +17,7 @@ allocations worth the same, and never changes which is better when their values 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -46,6 +47,22 @@ class Equity:
     @property
     def text(self) -> str:
         return self.kind if self.kind == "gap-narrows" else f"core20-share={self.share:g}"
+
+
+def parse_budget(text: str) -> float:
+    """Pounds: 2000000, 2e6, 2,000,000, £2m, 500k. ValueError saying what was expected otherwise (the
+    command line and the workbench word it for their flag or field)."""
+    t = str(text).strip().replace(",", "").replace("£", "").replace("_", "").lower()
+    mult = 1.0
+    if t.endswith(("m", "k")):
+        mult, t = (1e6 if t[-1] == "m" else 1e3), t[:-1]
+    try:
+        v = float(t) * mult
+    except ValueError:
+        raise ValueError(f"expected an amount of pounds such as 2000000, 2e6 or 2m, got {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"expected a positive amount of pounds, got {text}")
+    return v
 
 
 def parse_equity(text: str | None) -> Equity | None:

@@ -289,11 +289,16 @@ def run_task(request: RunRequest) -> dict[str, Any]:
                    f"Finished in {res.get('seconds', 0):.1f} s.")
         return res
     except Exception as exc:  # noqa: BLE001
-        log.error("internal error while running:\n%s", traceback.format_exc())
-        messages.set([f"internal error: {type(exc).__name__}: {exc} (details in the server's console)"])
-        status.set("")
-        return {"ok": False}
+        return _internal_error(exc, "running", messages, status)
 
+
+def _internal_error(exc: BaseException, doing: str, msgs: Any, state: Any = None) -> dict[str, Any]:
+    """A failure inside the app while `doing` something: one line in the page, the traceback in the console."""
+    log.error("internal error while %s:\n%s", doing, traceback.format_exc())
+    msgs.set([f"internal error: {type(exc).__name__}: {exc} (details in the server's console)"])
+    if state is not None:
+        state.set("")
+    return {"ok": False}
 
 @guarded
 def start_run() -> None:
@@ -324,9 +329,7 @@ def report_task(info: dict[str, Any]) -> dict[str, Any]:
             messages.set(res.get("errors") or ["the report failed"])
         return res
     except Exception as exc:  # noqa: BLE001
-        log.error("internal error while writing the report:\n%s", traceback.format_exc())
-        messages.set([f"internal error: {type(exc).__name__}: {exc} (details in the server's console)"])
-        return {"ok": False}
+        return _internal_error(exc, "writing the report", messages)
 
 
 @solara.lab.task
@@ -381,10 +384,7 @@ def optimise_task(request: OptimiseRequest) -> dict[str, Any]:
                           else "."))
         return res
     except Exception as exc:  # noqa: BLE001
-        log.error("internal error while optimising:\n%s", traceback.format_exc())
-        opt_messages.set([f"internal error: {type(exc).__name__}: {exc} (details in the server's console)"])
-        opt_status.set("")
-        return {"ok": False}
+        return _internal_error(exc, "optimising", opt_messages, opt_status)
 
 
 @opt_guarded

@@ -521,15 +521,13 @@ def _flag_words(message: str) -> str:
 
 def read_optimise_form(form: dict[str, Any], area: Area) -> OptimiseRequest:
     """The panel's fields (text as typed) as an OptimiseRequest, or InputError with every problem, one
-    line each naming the field. The budget is read by the command's own parser (`neighsim optimise
+    line each naming the field. The budget is read by `optimise.parse_budget` (as `neighsim optimise
     --budget`: 2000000, 2e6, 2m, £500k), the equity rule by `optimise.parse_equity`, the objective against
     `optimise.OBJECTIVES`, the interventions against the scenario files the command takes, scale and
     replicates by the experiment file's schema (`check_settings`); years and seed come from the run
     settings (form keys `years`, `seed`)."""
-    import argparse
 
-    from ..cli import _budget
-    from ..optimise import OBJECTIVES, parse_equity
+    from ..optimise import OBJECTIVES, parse_budget, parse_equity
     from ..optimise.curves import scenario_files
 
     problems: list[str] = []
@@ -546,8 +544,8 @@ def read_optimise_form(form: dict[str, Any], area: Area) -> OptimiseRequest:
 
     budget = None
     try:
-        budget = _budget(str(form.get("budget", "") or ""))
-    except argparse.ArgumentTypeError as exc:
+        budget = parse_budget(str(form.get("budget", "") or ""))
+    except ValueError as exc:
         problems.append(f"{L}, field 'budget': {exc}")
     objective = str(form.get("objective") or "")
     if objective not in OBJECTIVES:
