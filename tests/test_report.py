@@ -15,12 +15,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from neighsim.analysis.summary import summarise_replicates
 from neighsim.cli import main
 from neighsim.config import load_config
 from neighsim.errors import NeighsimError
@@ -32,10 +30,10 @@ SMALL_RUN = ["--la", "Tamworth", "--scale", "0.05"]
 
 
 @pytest.fixture(scope="module")
-def baseline_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def baseline_dir(validated_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the shared validated run (its reports are written into it)."""
     out = tmp_path_factory.mktemp("report") / "baseline"
-    assert main(["run", *SMALL_RUN, "--replicates", "2", "--out", str(out), "--quiet"]) == 0
-    assert main(["validate", *SMALL_RUN, "--out", str(out), "--quiet"]) == 0
+    shutil.copytree(validated_run, out)
     return out
 
 
@@ -44,49 +42,9 @@ def baseline_report(baseline_dir: Path) -> dict[str, Path]:
     return write_report(baseline_dir)
 
 
-def _add_made_up_scenarios(src: Path, dst: Path) -> Path:
-    """Copy a real baseline folder and add two invented scenarios (test data, not model results)."""
-    # results.parquet left behind: the summary.csv written below is the folder's summary (as in older folders)
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("tasks", "figures", "report*", "results.xlsx",
-                                                              "results.parquet"))
-    rep = pd.read_parquet(dst / "replicates.parquet")
-    base = rep[rep["scenario"] == "baseline"]
-    affected = base["outcome"].str.startswith(("admissions_", "emergency_admissions", "bed_days"))
-    frames = [rep]
-    for k, name in enumerate(("falls_pathway", "warm_homes")):
-        rng = np.random.default_rng(k)
-        sc = base.assign(scenario=name)
-        factor = 1 - (0.05 + 0.02 * k) * (1 + 0.3 * rng.standard_normal(len(sc)))
-        sc.loc[affected, "value"] = sc.loc[affected, "value"] * factor[affected.to_numpy()]
-        frames.append(sc)
-    rep = pd.concat(frames, ignore_index=True)
-    ea = rep[(rep["outcome"] == "emergency_admissions") & (rep["level"] == "ics") & (rep["stratum"] == "all")]
-    base_ea = ea[ea["scenario"] == "baseline"].set_index(["replicate", "period"])["value"]
-    extra = []
-    for r in ea.to_dict("records"):
-        key = {k: v for k, v in r.items() if k not in ("outcome", "value")}
-        is_base = r["scenario"] == "baseline"
-        extra += [{**key, "outcome": "cost_admissions", "value": r["value"] * 2500.0},
-                  {**key, "outcome": "sii_admissions", "value": 40.0 - (0.0 if is_base else 3.0)},
-                  {**key, "outcome": "core20_gap_admissions", "value": 25.0 - (0.0 if is_base else 2.0)}]
-        if not is_base:
-            avoided = base_ea[(r["replicate"], r["period"])] - r["value"]
-            cost = 50_000.0
-            extra += [{**key, "outcome": "cost_intervention", "value": cost},
-                      {**key, "outcome": "net_cost", "value": cost - 2500.0 * avoided},
-                      {**key, "outcome": "roi", "value": 2500.0 * avoided / cost},
-                      {**key, "outcome": "qalys", "value": 0.05 * avoided},
-                      {**key, "outcome": f"{r['scenario']}_participants", "value": 300.0}]
-    made_up = pd.DataFrame(extra)
-    rep = rep[~rep["outcome"].isin(set(made_up["outcome"]))]  # replace, never duplicate, real outcomes
-    rep = pd.concat([rep, made_up], ignore_index=True)
-    summarise_replicates(rep, "baseline").to_csv(dst / "summary.csv", index=False)
-    return dst
-
-
 @pytest.fixture(scope="module")
-def scenario_dir(baseline_dir: Path) -> Path:
-    return _add_made_up_scenarios(baseline_dir, baseline_dir.parent / "scenarios")
+def scenario_dir(validated_run: Path, made_up_scenarios, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return made_up_scenarios(validated_run, tmp_path_factory.mktemp("report") / "scenarios")
 
 
 @pytest.fixture(scope="module")

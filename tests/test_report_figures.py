@@ -1,7 +1,7 @@
 """Figures readable at the report's width, in a reader's words.
 
 Unit tests of the label table and the wrapping, then the figures of a small real run (Tamworth, 5% of
-residents, 2 replicates, validated) with two *made-up* scenarios added as in test_report.py (admissions
+residents, 2 replicates, validated) with two *made-up* scenarios added by conftest.made_up_scenarios (admissions
 scaled down, cost, QALY and inequality rows: test data for the plumbing only). Every figure is caught as it
 is saved, so the tests read the words, sizes and lines the figure functions set.
 """
@@ -9,7 +9,6 @@ is saved, so the tests read the words, sizes and lines the figure functions set.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import matplotlib.axes
@@ -22,8 +21,6 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from neighsim.analysis.summary import summarise_replicates
-from neighsim.cli import main
 from neighsim.outcomes import registry
 from neighsim.report import figures as F
 from neighsim.report.data import load_run
@@ -37,7 +34,6 @@ from neighsim.report.labels import (
     wrap,
 )
 
-SMALL_RUN = ["--la", "Tamworth", "--scale", "0.05"]
 SNAKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")  # 'admissions_53_66_q1', 'emergency_admissions'
 LONG_NAME = "Stoke-on-Trent Central North: Hanley Park and Shelton & Birches Head and Central Forest Park"
 
@@ -99,43 +95,9 @@ def test_neighbourhoods_split_into_panels_of_at_most_26() -> None:
 
 
 # ------------------------------------------------------------------------------------- a real run
-def _made_up_scenarios(src: Path, dst: Path) -> Path:
-    """A copy of a real baseline folder with two invented scenarios (test data, not model results); the
-    copy keeps its summary in summary.csv (results.parquet left behind), as older folders do."""
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("tasks", "figures", "report*", "results.*"))
-    rep = pd.read_parquet(dst / "replicates.parquet")
-    base = rep[rep["scenario"] == "baseline"]
-    affected = base["outcome"].str.startswith(("admissions_", "emergency_admissions", "bed_days"))
-    frames = [rep]
-    for k, name in enumerate(("falls_pathway", "warm_homes")):
-        sc = base.assign(scenario=name)
-        factor = 1 - (0.05 + 0.02 * k) * (1 + 0.3 * np.random.default_rng(k).standard_normal(len(sc)))
-        sc.loc[affected, "value"] = sc.loc[affected, "value"] * factor[affected.to_numpy()]
-        frames.append(sc)
-    rep = pd.concat(frames, ignore_index=True)
-    ea = rep[(rep["outcome"] == "emergency_admissions") & (rep["level"] == "ics") & (rep["stratum"] == "all")]
-    base_ea = ea[ea["scenario"] == "baseline"].set_index(["replicate", "period"])["value"]
-    extra = []
-    for r in ea.to_dict("records"):
-        key = {k: v for k, v in r.items() if k not in ("outcome", "value")}
-        is_base = r["scenario"] == "baseline"
-        extra.append({**key, "outcome": "core20_gap_admissions", "value": 25.0 - (0.0 if is_base else 2.0)})
-        if not is_base:
-            avoided = base_ea[(r["replicate"], r["period"])] - r["value"]
-            extra += [{**key, "outcome": "net_cost", "value": 50_000.0 - 2500.0 * avoided},
-                      {**key, "outcome": "qalys", "value": 0.05 * avoided}]
-    made_up = pd.DataFrame(extra)
-    rep = pd.concat([rep[~rep["outcome"].isin(set(made_up["outcome"]))], made_up], ignore_index=True)
-    summarise_replicates(rep, "baseline").to_csv(dst / "summary.csv", index=False)
-    return dst
-
-
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("figures") / "baseline"
-    assert main(["run", *SMALL_RUN, "--replicates", "2", "--out", str(base), "--quiet"]) == 0
-    assert main(["validate", *SMALL_RUN, "--out", str(base), "--quiet"]) == 0
-    return _made_up_scenarios(base, base.parent / "scenarios")
+def run_dir(validated_run: Path, made_up_scenarios, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return made_up_scenarios(validated_run, tmp_path_factory.mktemp("figures") / "scenarios")
 
 
 def _names(ax: matplotlib.axes.Axes) -> list[str]:
