@@ -11,13 +11,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..report.pages import say
 from . import curves as cv
 from .solver import OBJECTIVE_LABELS, OBJECTIVES
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import Result
-
-UNITS = {"admissions": "admissions avoided", "qalys": "QALYs gained", "nmb": "£ NMB"}
 
 
 def _money(x: float) -> str:
@@ -70,14 +69,8 @@ def write_all(res: Result) -> dict[str, Path]:
     paths["allocation"] = out / "allocation.csv"
     yml = out / "allocation_scenario.yaml"
     if res.scenario is not None:
-        head = (f"# Written by `neighsim optimise`: the allocation of £{res.budget:,.0f} ({res.cost_basis} cost) in "
-                f"{res.area.name}\n# maximising {OBJECTIVE_LABELS[res.objective]}"
-                + (f", {res.equity.describe()}" if res.equity else "") + ".\n"
-                "# Each neighbourhood has its own places a year (full scale): run it with\n"
-                f"#   neighsim run {yml} --scale {res.settings['scale']:g} --scale-up"
-                + ("" if res.area.whole_ics else "".join(f" --la '{la}'" for la in res.area.local_authorities))
-                + "\n")
-        yml.write_text(head + yaml.safe_dump(res.scenario, sort_keys=False, allow_unicode=True, width=110))
+        yml.write_text(_scenario_header(res, yml) + yaml.safe_dump(res.scenario, sort_keys=False, allow_unicode=True,
+                                                                   width=110))
         paths["scenario"] = yml
     elif yml.exists():
         yml.unlink()
@@ -97,6 +90,17 @@ def write_all(res: Result) -> dict[str, Path]:
     (out / "optimise.json").write_text(json.dumps(meta, indent=2, default=str))
     paths["json"] = out / "optimise.json"
     return paths
+
+
+def _scenario_header(res: Result, yml: Path) -> str:
+    """The comment at the top of allocation_scenario.yaml, ending with the command line that runs it (an argv,
+    kept out of the wording so that the path is written as it is)."""
+    head = say("opt_scenario_header", budget=f"{res.budget:,.0f}", cost_basis=res.cost_basis, area=res.area.name,
+               objective=OBJECTIVE_LABELS[res.objective], equity=res.equity.describe() if res.equity else "")
+    argv = ["neighsim", "run", str(yml), "--scale", f"{res.settings['scale']:g}", "--scale-up"]
+    if not res.area.whole_ics:
+        argv += [part for la in res.area.local_authorities for part in ("--la", f"'{la}'")]
+    return f"{head}\n#   {' '.join(argv)}\n"
 
 
 def _strategies(res: Result) -> pd.DataFrame:
@@ -134,11 +138,10 @@ def figure(res: Result, path: Path) -> Path:
     if nmb:  # NMB per £1 spent reads better than per £1m
         s[["per_mean", "per_lower", "per_upper"]] = s[["per_mean", "per_lower", "per_upper"]] / 1e6
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.6), constrained_layout=True)
-    unit = UNITS[res.objective]
     y = np.arange(len(s))[::-1]
     colours = ["#1b6ca8" if lab.startswith("optimised") else "#8c8c8c" for lab in s["label"]]
-    panels = (("mean", "lower", "upper", "Net monetary benefit at £20,000 per QALY" if nmb else f"Total ({unit})"),
-              ("per_mean", "per_lower", "per_upper", "£ of NMB per £1 spent" if nmb else f"{unit.capitalize()} per £1m spent"))
+    panels = (("mean", "lower", "upper", say("opt_figure_total_title", objective=res.objective)),
+              ("per_mean", "per_lower", "per_upper", say("opt_figure_per_title", objective=res.objective)))
     for ax, (m, lo, hi, title) in zip(axes, panels, strict=True):
         if nmb and m == "mean":
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{'-' if v < 0 else ''}£{abs(v) / 1e6:,.1f}m"))
@@ -151,8 +154,7 @@ def figure(res: Result, path: Path) -> Path:
         ax.barh(y, mean, color=colours, height=0.6)
         ax.errorbar(mean, y, xerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=6, lw=1.6)
         if m == "mean" and s["predicted"].notna().any():
-            ax.plot(s["predicted"], y, "D", color="#e07b00", ms=9, label="predicted from the curves (the optimiser's "
-                                                                         "view: its own pick is biased up)")
+            ax.plot(s["predicted"], y, "D", color="#e07b00", ms=9, label=say("opt_figure_predicted"))
             fig.legend(loc="outside lower center", fontsize=13, frameon=False)
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks(y)
@@ -160,10 +162,9 @@ def figure(res: Result, path: Path) -> Path:
         ax.set_title(title, fontsize=16)
         ax.tick_params(labelsize=13)
         ax.grid(axis="x", alpha=0.3)
-    how = (f"{res.settings['psa']} PSA draws" if res.comparison is not None and res.settings.get("compare_psa")
-           else f"{res.settings['psa']} replicates" if res.comparison is not None else "predicted from the curves")
-    fig.suptitle(f"£{res.budget / 1e6:,.2f}m in {res.area.name}: optimised allocation against simple rules at "
-                 f"the same money\n(mean and 95% interval, {how})", fontsize=16)
+    fig.suptitle(say("opt_figure_title", millions=f"{res.budget / 1e6:,.2f}", area=res.area.name,
+                     draws=res.settings["psa"], compared=res.comparison is not None,
+                     psa=bool(res.settings.get("compare_psa"))), fontsize=16)
     fig.savefig(path, dpi=150)
     plt.close(fig)
     return path
@@ -179,15 +180,12 @@ def markdown(res: Result) -> str:
     value = OBJECTIVES[res.objective]
     cost = "cost" if res.cost_basis == "programme" else "cash"
     st = res.settings
-    lines = [f"## Optimised allocation: £{res.budget:,.0f} in {res.area.name}", ""]
-    lines.append(f"Objective: **{OBJECTIVE_LABELS[res.objective]}** over {st['years']} years; budget on "
-                 f"{'programme cost (discounted, measures annuitised)' if cost == 'cost' else 'programme cash'}; "
-                 f"equity: {res.equity.describe() if res.equity else 'none'}. Curves from "
-                 f"{st['replicates']} {'parameter draws' if st['curve_psa'] else 'replicates'} at a "
-                 f"{st['scale'] * 100:g}% sample scaled up, levels {', '.join(f'{x:.0%}' for x in st['levels'])} of "
-                 "what each neighbourhood could take.")
-    lines += ["", "| intervention | neighbourhood | level | places a year | cost | predicted effect (95% interval) |",
-              "| --- | --- | --- | --- | --- | --- |"]
+    lines = [say("opt_md_heading", budget=f"{res.budget:,.0f}", area=res.area.name), ""]
+    lines.append(say("opt_md_objective", objective=OBJECTIVE_LABELS[res.objective], years=st["years"],
+                     cash=cost == "cash", equity=res.equity.describe() if res.equity else "",
+                     replicates=st["replicates"], curve_psa=st["curve_psa"], scale=f"{st['scale'] * 100:g}",
+                     levels=", ".join(f"{x:.0%}" for x in st["levels"])))
+    lines += ["", say("opt_md_allocation_columns")]
     for r in res.allocation.itertuples():
         lines.append(f"| {r.intervention.replace('_', ' ')} | {r.area} | {r.level:.0%} | {r.capacity:,.0f} | "
                      f"{_money(getattr(r, cost))} | {_num(getattr(r, value), res.objective)} "
@@ -200,64 +198,66 @@ def markdown(res: Result) -> str:
                      f"{_num(float(p[value].mean()), res.objective)} ({_num(float(p[value].mean()) - cv.Z95 * sd, res.objective)} "
                      f"to {_num(float(p[value].mean()) + cv.Z95 * sd, res.objective)}) |")
     if not len(res.allocation):
-        lines.append("| (nothing: no option improves the objective within the budget and constraints) | | | | | |")
-    c = res.comparison
-    if c is not None and len(c):
-        how = "PSA draws" if st.get("compare_psa") else "replicates"
-        lines += ["", f"Run as scenarios ({st['psa']} {how}) against simple rules spending the same money on each "
-                      "intervention:", "",
-                  "| strategy | effect (95% interval) | minus the optimised, draw by draw | per £1m | cost | "
-                  "change in Core20 gap (per 1,000 a year) |",
-                  "| --- | --- | --- | --- | --- | --- |"]
-        for r in c.itertuples():
-            diff = getattr(r, "minus_optimised_mean", np.nan)
-            paired = ("" if not np.isfinite(diff) else
-                      f"{_num(diff, res.objective)} ({_num(r.minus_optimised_lower, res.objective)} to "
-                      f"{_num(r.minus_optimised_upper, res.objective)})")
-            lines.append(f"| {r.label} | {_num(r.objective_mean, res.objective)} ({_num(r.objective_lower, res.objective)} "
-                         f"to {_num(r.objective_upper, res.objective)}) | {paired} | "
-                         f"{_num(r.objective_per_1m_mean, res.objective)} | {_money(r.cost_mean)} | "
-                         f"{r.gap_change_mean:+.2f} ({r.gap_change_lower:+.2f} to {r.gap_change_upper:+.2f}) |")
-        opt = c[c["strategy"] == "optimised"]
-        if len(opt) and "predicted_mean" in opt and np.isfinite(opt["predicted_mean"].iloc[0]):
-            o = opt.iloc[0]
-            raw = o.get("predicted_unshrunk_mean", np.nan)
-            plain = ("" if not np.isfinite(raw) else
-                     f" (the plain sum of the chosen options' measured effects: {_num(raw, res.objective)})")
-            lines += ["", f"The curves predicted {_num(o['predicted_mean'], res.objective)}{plain} for the optimised "
-                          f"allocation; run afresh it gave {_num(o['objective_mean'], res.objective)}. An optimiser picks the options "
-                          "whose measured effects were luckiest, so its prediction of its own pick is biased upwards "
-                          "(the winner's curse); quote the run, and use more replicates or a larger --scale for "
-                          "sharper curves."]
-    lines += ["", "![Optimised allocation against simple rules](optimise.png)", ""]
+        lines.append(f"| ({say('opt_nothing')}) | | | | | |")
+    lines += _md_comparison(res)
+    lines += ["", say("opt_md_figure"), ""]
     t = res.timings
-    lines.append(f"Run time {t.get('total', 0):.0f} s (curves {t.get('demand', 0) + t.get('levels', 0):.0f} s, "
-                 f"solve {t.get('solve', 0):.2f} s, comparison {t.get('compare', 0):.0f} s). Method and caveats: "
-                 "docs/optimise.md (effects assumed separable by neighbourhood; interactions between interventions "
-                 "in the same neighbourhood are in the comparison run, not in the prediction).")
+    lines.append(say("opt_md_timings", total=f"{t.get('total', 0):.0f}",
+                     curves=f"{t.get('demand', 0) + t.get('levels', 0):.0f}", solve=f"{t.get('solve', 0):.2f}",
+                     compare=f"{t.get('compare', 0):.0f}"))
     for n in res.notes:
         lines.append(f"- {n}")
     return "\n".join(lines) + "\n"
+
+
+def _md_comparison(res: Result) -> list[str]:
+    """The report's lines on the comparison run: the strategies' table, then the curves' prediction against the
+    rerun (none without a comparison)."""
+    c = res.comparison
+    if c is None or not len(c):
+        return []
+    lines = ["", say("opt_md_comparison_intro", draws=res.settings["psa"], psa=bool(res.settings.get("compare_psa"))),
+             "", say("opt_md_comparison_columns")]
+    for r in c.itertuples():
+        diff = getattr(r, "minus_optimised_mean", np.nan)
+        paired = ("" if not np.isfinite(diff) else
+                  f"{_num(diff, res.objective)} ({_num(r.minus_optimised_lower, res.objective)} to "
+                  f"{_num(r.minus_optimised_upper, res.objective)})")
+        lines.append(f"| {r.label} | {_num(r.objective_mean, res.objective)} ({_num(r.objective_lower, res.objective)} "
+                     f"to {_num(r.objective_upper, res.objective)}) | {paired} | "
+                     f"{_num(r.objective_per_1m_mean, res.objective)} | {_money(r.cost_mean)} | "
+                     f"{r.gap_change_mean:+.2f} ({r.gap_change_lower:+.2f} to {r.gap_change_upper:+.2f}) |")
+    opt = c[c["strategy"] == "optimised"]
+    if len(opt) and "predicted_mean" in opt and np.isfinite(opt["predicted_mean"].iloc[0]):
+        o = opt.iloc[0]
+        raw = o.get("predicted_unshrunk_mean", np.nan)
+        lines += ["", say("opt_md_winners_curse", predicted=_num(o["predicted_mean"], res.objective),
+                          unshrunk=_num(raw, res.objective) if np.isfinite(raw) else "",
+                          rerun=_num(o["objective_mean"], res.objective))]
+    return lines
 
 
 def console(res: Result) -> list[str]:
     """The lines `neighsim optimise` prints at the end."""
     value = OBJECTIVES[res.objective]
     cost = "cost" if res.cost_basis == "programme" else "cash"
-    out = [f"Allocation of £{res.budget:,.0f} in {res.area.name} maximising {value}"
-           + (f" ({res.equity.describe()})" if res.equity else "") + ":"]
+    out = [say("opt_console_heading", budget=f"{res.budget:,.0f}", area=res.area.name, objective=OBJECTIVE_LABELS[res.objective],
+               equity=res.equity.describe() if res.equity else "")]
     for r in res.allocation.itertuples():
         out.append(f"  {r.intervention:<16} {r.area[:60]:<60} {r.level:>5.0%} {r.capacity:>9,.0f} places/yr "
                    f"{_money(getattr(r, cost)):>10}  {value} {getattr(r, value):,.1f}")
     if not len(res.allocation):
-        out.append("  nothing: no option improves the objective within the budget and constraints")
+        out.append(f"  {say('opt_nothing')}")
     if res.comparison is not None:
-        out.append("Against simple rules at the same money (mean, 95% interval):")
+        out.append(say("opt_console_rules_heading"))
         for r in res.comparison.itertuples():
             diff = getattr(r, "minus_optimised_mean", np.nan)
-            paired = "" if not np.isfinite(diff) else (f"; minus the optimised {diff:,.1f} ({r.minus_optimised_lower:,.1f} "
-                                                       f"to {r.minus_optimised_upper:,.1f})")
-            out.append(f"  {r.label:<46} {value} {r.objective_mean:>12,.1f} ({r.objective_lower:,.1f} to "
-                       f"{r.objective_upper:,.1f}){paired}; cost {_money(r.cost_mean)}; per £1m "
-                       f"{r.objective_per_1m_mean:,.1f}; Core20 gap {r.gap_change_mean:+.2f} per 1,000")
+            paired = np.isfinite(diff)
+            words = say("opt_console_rule", lower=f"{r.objective_lower:,.1f}", upper=f"{r.objective_upper:,.1f}",
+                        minus=f"{diff:,.1f}" if paired else "",
+                        minus_lower=f"{r.minus_optimised_lower:,.1f}" if paired else "",
+                        minus_upper=f"{r.minus_optimised_upper:,.1f}" if paired else "",
+                        cost=_money(r.cost_mean), per_1m=f"{r.objective_per_1m_mean:,.1f}",
+                        gap=f"{r.gap_change_mean:+.2f}")
+            out.append(f"  {r.label:<46} {value} {r.objective_mean:>12,.1f} {words}")
     return out

@@ -24,6 +24,7 @@ from ..outcomes import OUT
 from ..parameters import CONFIDENCE
 from .data import RunData
 from .labels import fmt, fmt_interval, fmt_money, fmt_money_interval, scenario_label
+from .pages import say
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -34,27 +35,15 @@ if TYPE_CHECKING:
 ECON_FILE = "economics_replicates.parquet"
 CEAC_THRESHOLDS = np.arange(0.0, 100_001.0, 1_000.0)
 DRAW_KEYS = ["replicate", "param_draw"]
-BUDGET = [("budget_programme_cash", "Programme cash"), ("budget_savings_cash", "Cash saved"),
-          ("budget_net_cash", "Net cash"), ("budget_net_cash_discounted", "Net cash, discounted")]
-CUMULATIVE = ("cumulative_net_cash_discounted", "Cumulative net cash, discounted")
+BUDGET = ["budget_programme_cash", "budget_savings_cash", "budget_net_cash", "budget_net_cash_discounted"]
+CUMULATIVE = "cumulative_net_cash_discounted"
 TOP_TORNADO = 10
 TOP_ASSUMPTIONS = 5
 MIN_CONVERGENCE_DRAWS = 10
 
-VALUED = [
-    "NHS emergency admissions, costed by cause; hip fractures at their first-year cost",
-    "Social care after falls and hip fractures, and for frailty (personal social services)",
-    "Programme costs, with measures that outlast the horizon (e.g. insulation) annuitised over their lifetime",
-    "QALYs from long-term conditions, frailty, smoking, cold homes, hip fractures, and fall and other admissions",
-    "Extra survivors' QALYs over the rest of their lives (beyond the horizon, discounted)",
-]
-NOT_VALUED = [
-    "GP and other primary care, and prescribing",
-    "A&E attendances that do not lead to an admission, and elective (planned) care",
-    "Informal care by family and friends",
-    "Effects on survivors' health beyond the horizon other than staying alive",
-    "Carbon and household energy bills",
-]
+# what the business case counts and leaves out, one item a line (templates/business_case.j2)
+VALUED = say("bc_valued").splitlines()
+NOT_VALUED = say("bc_not_valued").splitlines()
 
 
 @dataclass(frozen=True)
@@ -66,33 +55,28 @@ class Measure:
     kind: str  # money, qalys, count, ratio, year, icer
 
 
+# the value-for-money table's lines (outcome, kind); their labels are bc_value_measure's
 VALUE_MEASURES = [
-    Measure("Programme cost (discounted; lasting measures annuitised)", OUT.cost_programme, "money"),
-    Measure("NHS costs avoided (emergency admissions)", OUT.costs_avoided_nhs, "money"),
-    Measure("Social care costs avoided", OUT.costs_avoided_social_care, "money"),
-    Measure("Incremental cost (programme less costs avoided)", OUT.net_cost, "money"),
-    Measure("Emergency admissions avoided", OUT.admissions_avoided, "count"),
-    Measure("QALYs gained", OUT.qalys_gained, "qalys"),
-    Measure("  of which beyond the horizon (extra survivors' lifetime)", OUT.qalys_beyond_horizon, "qalys"),
-    Measure("Incremental cost per QALY gained (ICER)", OUT.cost_per_qaly, "icer"),
-    Measure("Net monetary benefit at £20,000 per QALY", OUT.nmb_20000, "money"),
-    Measure("Net monetary benefit at £30,000 per QALY", OUT.nmb_30000, "money"),
-    Measure("Return on investment, financial (£ costs avoided per £1; lasting measures annuitised)", OUT.roi,
-            "ratio"),
-    Measure("Return on investment with QALYs valued at £20,000 (£ per £1)", OUT.roi_qalys, "ratio"),
-    Measure("Return on investment, cash-releasing (£ cash saved per £1 of cash spent)", OUT.roi_cash, "ratio"),
-    Measure("Payback year (discounted cash saved catches up with cash spent)", OUT.payback_year, "year"),
-    Measure("Net cost per emergency admission avoided", OUT.cost_per_admission_avoided, "icer"),
+    (OUT.cost_programme, "money"), (OUT.costs_avoided_nhs, "money"), (OUT.costs_avoided_social_care, "money"),
+    (OUT.net_cost, "money"), (OUT.admissions_avoided, "count"), (OUT.qalys_gained, "qalys"),
+    (OUT.qalys_beyond_horizon, "qalys"), (OUT.cost_per_qaly, "icer"), (OUT.nmb_20000, "money"),
+    (OUT.nmb_30000, "money"), (OUT.roi, "ratio"), (OUT.roi_qalys, "ratio"), (OUT.roi_cash, "ratio"),
+    (OUT.payback_year, "year"), (OUT.cost_per_admission_avoided, "icer"),
 ]
-# perspective, what it counts, incremental cost, cost per QALY, NMB at £20,000 (None: worked out per draw)
+INDENTED = {OUT.qalys_beyond_horizon}  # a part of the line above
+# perspective (bc_perspective's key), incremental cost, cost per QALY, NMB at £20,000 (None: worked out per draw)
 PERSPECTIVES = [
-    ("NICE reference case", "NHS and personal social services", OUT.net_cost, OUT.cost_per_qaly, OUT.nmb_20000),
-    ("NHS only", "NHS admissions; social care left out", OUT.net_cost_nhs, OUT.cost_per_qaly_nhs, OUT.nmb_20000_nhs),
-    ("With unrelated costs", "reference case plus survivors' later admissions", OUT.net_cost_with_unrelated,
-     OUT.cost_per_qaly_with_unrelated, None),
-    ("Wider", "reference case less productivity gained", OUT.net_cost_wider, OUT.cost_per_qaly_wider,
-     OUT.nmb_20000_wider),
+    ("reference", OUT.net_cost, OUT.cost_per_qaly, OUT.nmb_20000),
+    ("nhs", OUT.net_cost_nhs, OUT.cost_per_qaly_nhs, OUT.nmb_20000_nhs),
+    ("unrelated", OUT.net_cost_with_unrelated, OUT.cost_per_qaly_with_unrelated, None),
+    ("wider", OUT.net_cost_wider, OUT.cost_per_qaly_wider, OUT.nmb_20000_wider),
 ]
+
+
+def value_measures() -> list[Measure]:
+    """The value-for-money table's lines, labelled."""
+    return [Measure(("  " if o in INDENTED else "") + say("bc_value_measure", outcome=o), o, kind)
+            for o, kind in VALUE_MEASURES]
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -148,14 +132,10 @@ def n_draws(d: RunData, scenario: str | None = None) -> int:
 
 def interval_source(d: RunData) -> str:
     """Where the 95% intervals come from, in one plain sentence."""
-    from .pages import say
-
     return say("interval_source", psa=is_psa(d), n=n_draws(d))
 
 
 def not_psa_warning(d: RunData) -> str:
-    from .pages import say
-
     return say("not_psa_warning", n=n_draws(d))
 
 
@@ -204,7 +184,7 @@ def budget_table(d: RunData, scenario: str) -> pd.DataFrame:
     rows = []
     for y in d.years:
         row: dict[str, object] = {"year": y}
-        for o, _ in BUDGET:
+        for o in BUDGET:
             m, lo, hi, _n = stat(d, scenario, o, y)
             row |= {f"{o}_mean": m, f"{o}_lower": lo, f"{o}_upper": hi}
         rows.append(row)
@@ -215,7 +195,7 @@ def budget_table(d: RunData, scenario: str) -> pd.DataFrame:
     e = replicates_long(d)
     e = e[(e["scenario"] == scenario) & (e["outcome"] == key) & (e["level"] == d.focus_level)
           & (e["area"] == d.area) & (e["stratum"] == "all") & e["period"].isin(d.years)]
-    c = CUMULATIVE[0]
+    c = CUMULATIVE
     if not e.empty:
         wide = e.pivot_table(index=DRAW_KEYS, columns="period", values="value", aggfunc="first")
         cum = wide.reindex(columns=d.years).fillna(0.0).cumsum(axis=1)
@@ -225,7 +205,7 @@ def budget_table(d: RunData, scenario: str) -> pd.DataFrame:
         t[f"{c}_mean"] = t[f"{key}_mean"].cumsum()
         t[f"{c}_lower"] = t[f"{c}_upper"] = np.nan
     total: dict[str, object] = {"year": f"Total {d.whole}"}
-    for o, _ in BUDGET:
+    for o in BUDGET:
         m, lo, hi, _n = stat(d, scenario, o)
         total |= {f"{o}_mean": m, f"{o}_lower": lo, f"{o}_upper": hi}
     total |= {f"{c}_{s}": t[f"{c}_{s}"].iloc[-1] for s in ("mean", "lower", "upper")}
@@ -270,11 +250,6 @@ def _sig3(x: float) -> float:
     return float(f"{x:.3g}") if math.isfinite(x) and x != 0 else x
 
 
-# what a result off the north-east quadrant means, for table cells and verdicts alike
-QUADRANT_WORDS = {"dominant": "saves money and gains health", "dominated": "costs more and loses health",
-                  "south-west": "saves money but loses health", "undefined": "no QALYs gained on average"}
-
-
 def _icer_cell(cost: float, qalys: float, lower: float, upper: float, q_lower: float, q_upper: float,
                per: str = "QALY") -> str:
     """The ICER as NICE reads it: mean cost over mean QALYs, with words for the quadrants where a ratio
@@ -283,27 +258,23 @@ def _icer_cell(cost: float, qalys: float, lower: float, upper: float, q_lower: f
         return "–"
     where = quadrant(cost, qalys)
     if where in ("dominant", "dominated", "undefined"):
-        return f"{where.capitalize()}: {QUADRANT_WORDS[where]}"
-    point = fmt(_sig3(float(icer(cost, qalys))), money=True)
-    if where == "south-west":
-        return f"{point} saved per {per} lost"
-    if math.isfinite(q_lower) and q_lower <= 0 <= q_upper:
-        return f"{point} (interval unbounded: the gain may be zero; read the NMB)"
-    if math.isfinite(lower) and math.isfinite(upper) and _sig3(lower) != _sig3(upper):
-        return f"{point} ({fmt(_sig3(lower), money=True)} to {fmt(_sig3(upper), money=True)})"
-    return point
+        return say("bc_icer_quadrant", where=where)
+    bounded = not (math.isfinite(q_lower) and q_lower <= 0 <= q_upper)
+    spread = math.isfinite(lower) and math.isfinite(upper) and _sig3(lower) != _sig3(upper)
+    return say("bc_icer", point=fmt(_sig3(float(icer(cost, qalys))), money=True), per=per,
+               saved=where == "south-west", bounded=bounded, low=fmt(_sig3(lower), money=True) if spread else None,
+               high=fmt(_sig3(upper), money=True) if spread else None)
 
 
 def _payback_cell(d: RunData, m: float, lo: float, hi: float, n: int, total: int) -> str:
     if n == 0 or not math.isfinite(m):
-        return "Not within the horizon"
+        return say("bc_payback", within=False)
     def year(v: float) -> str:
         i = int(round(v))
         return d.years[i - 1] if 1 <= i <= len(d.years) else f"year {i}"
     span = year(lo) if n == 1 or year(lo) == year(hi) else f"{year(lo)} to {year(hi)}"
-    if total and n < total:
-        return f"Within the horizon in {n} of {total} draws (in those: {span})"
-    return f"{year(m)} on average ({span})"
+    return say("bc_payback", within=True, partial=bool(total and n < total), n=n, total=total, year=year(m),
+               span=span)
 
 
 def cell(d: RunData, scenario: str, m: Measure) -> str:
@@ -327,13 +298,13 @@ def verdict(d: RunData, scenario: str) -> str:
     c, *_ = stat(d, scenario, OUT.net_cost)
     q, *_ = stat(d, scenario, OUT.qalys_gained)
     if not (math.isfinite(c) and math.isfinite(q)):
-        return "no cost-effectiveness result"
+        return say("bc_verdict", where=None)
     where = quadrant(c, q)
     if where != "north-east":
-        return QUADRANT_WORDS[where]
+        return say("bc_verdict", where=where)
     r = c / q
-    band = ("below £20,000" if r < 20_000 else "between £20,000 and £30,000" if r <= 30_000 else "above £30,000")
-    return f"costs {fmt(_sig3(r), money=True)} per QALY gained, {band}"
+    band = "below" if r < 20_000 else "between" if r <= 30_000 else "above"
+    return say("bc_verdict", where=where, cost_per_qaly=fmt(_sig3(r), money=True), band=band)
 
 
 # ------------------------------------------------------------------------------------------- blocks
@@ -344,14 +315,9 @@ def blocks(d: RunData, byk: dict[str, Figure], number: int) -> list[Block]:
     b = [Block("h2", f"{number}. Business case")]
     scs = economics_scenarios(d)
     if not scs:
-        b.append(Block("p", "Needs an intervention scenario with reference-case economics (incremental cost and "
-                            "QALYs gained); this folder has none."))
+        b.append(Block("p", say("bc_none")))
         return b
-    b.append(Block("p", f"Value for money of each scenario against the {d.comparator} over {d.whole} (QALYs also "
-                        "beyond it), NICE reference case: NHS and personal social services costs, costs and QALYs "
-                        "discounted at 3.5% a year. Incremental cost is the programme's cost less the costs it "
-                        "avoids (negative: a net saving). Net monetary benefit (NMB) is QALYs valued at £20,000 "
-                        "or £30,000 each less the incremental cost: above zero, the scenario is worth its cost."))
+    b.append(Block("p", say("bc_intro", comparator=d.comparator, whole=d.whole)))
     b.append(Block("note", interval_source(d)))
     if not is_psa(d):
         b.append(Block("warning", not_psa_warning(d)))
@@ -360,13 +326,12 @@ def blocks(d: RunData, byk: dict[str, Figure], number: int) -> list[Block]:
             b.append(Block("figure", figure=byk[k]))
     for sc in scs:
         b.extend(_scenario_blocks(d, sc, byk))
-    b.append(Block("h3", "What is and is not valued"))
-    b.append(Block("p", "Valued:"))
+    b.append(Block("h3", say("bc_valued_heading")))
+    b.append(Block("p", say("bc_valued_label", valued=True)))
     b.append(Block("list", items=VALUED))
-    b.append(Block("p", "Not valued:"))
+    b.append(Block("p", say("bc_valued_label", valued=False)))
     b.append(Block("list", items=NOT_VALUED))
-    b.append(Block("p", "Costs avoided are not cash-releasing unless beds, staff or services are actually "
-                        "removed; the budget impact tables show cash, the value-for-money tables present values."))
+    b.append(Block("p", say("bc_not_cash")))
     return b
 
 
@@ -375,16 +340,7 @@ def _scenario_blocks(d: RunData, sc: str, byk: dict[str, Figure]) -> list[Block]
 
     name = scenario_label(sc)
     b = [Block("h3", f"Business case: {name}")]
-    nmb, nlo, nhi, _ = stat(d, sc, OUT.nmb_20000)
-    s = f"{name} {verdict(d, sc)} (NICE reference case)."
-    if math.isfinite(nmb):
-        s += f" Net monetary benefit at £20,000 per QALY: {fmt_money_interval(nmb, nlo, nhi)}."
-    p20 = probability_cost_effective(d, sc, NMB_THRESHOLDS[0])
-    p30 = probability_cost_effective(d, sc, NMB_THRESHOLDS[1])
-    if p20 is not None and p30 is not None:
-        of = f"{n_draws(d, sc)} {'PSA draws' if is_psa(d) else 'replicates (chance only)'}"
-        s += f" Cost-effective at £20,000 per QALY in {p20:.0%} and at £30,000 in {p30:.0%} of {of}."
-    b.append(Block("p", s))
+    b.append(Block("p", _summary(d, sc)))
     if f"ce_plane:{sc}" in byk:
         b.append(Block("figure", figure=byk[f"ce_plane:{sc}"]))
     b.append(Block("table", table=value_table(d, sc)))
@@ -398,14 +354,24 @@ def _scenario_blocks(d: RunData, sc: str, byk: dict[str, Figure]) -> list[Block]
     return b
 
 
+def _summary(d: RunData, sc: str) -> str:
+    """The scenario's first line: its verdict, NMB and chance of being cost-effective."""
+    nmb, nlo, nhi, _ = stat(d, sc, OUT.nmb_20000)
+    p20 = probability_cost_effective(d, sc, NMB_THRESHOLDS[0])
+    p30 = probability_cost_effective(d, sc, NMB_THRESHOLDS[1])
+    known = p20 is not None and p30 is not None
+    return say("bc_scenario_summary", scenario=scenario_label(sc), verdict=verdict(d, sc),
+               nmb=fmt_money_interval(nmb, nlo, nhi) if math.isfinite(nmb) else None,
+               p20=f"{p20:.0%}" if known else None, p30=f"{p30:.0%}" if known else None, draws=n_draws(d, sc),
+               psa=is_psa(d))
+
+
 def value_table(d: RunData, sc: str) -> Table:
     from .render import Table
 
-    rows = [[m.label, cell(d, sc, m)] for m in VALUE_MEASURES if d.one(sc, m.outcome) is not None]
-    return Table(["Value for money, " + d.whole, "Mean (95% interval)"], rows,
-                 caption=f"{interval_source(d)} Money and QALYs discounted. The ICER is the mean incremental cost "
-                         "divided by the mean QALYs gained; its interval is the 2.5-97.5% of the draws' own "
-                         "ratios. ROI with QALYs adds £20,000 per QALY to the costs avoided.")
+    rows = [[m.label, cell(d, sc, m)] for m in value_measures() if d.one(sc, m.outcome) is not None]
+    return Table(say("bc_value_columns", whole=d.whole).split("|"), rows,
+                 caption=say("bc_value_caption", source=interval_source(d)))
 
 
 def _draw_nmb(d: RunData, sc: str, cost: str) -> tuple[float, float, float, int]:
@@ -419,13 +385,14 @@ def perspective_rows(d: RunData, sc: str) -> list[dict[str, object]]:
     """The reference case and the other perspectives, with numbers (for the table and the sheet)."""
     q, _, _, _ = stat(d, sc, OUT.qalys_gained)
     out = []
-    for name, counts, cost, per_qaly, nmb in PERSPECTIVES:
+    for key, cost, per_qaly, nmb in PERSPECTIVES:
         c = stat(d, sc, cost)
         if c[3] == 0:
             continue
         r = stat(d, sc, per_qaly)
         v = stat(d, sc, nmb) if nmb else _draw_nmb(d, sc, cost)
-        out.append({"perspective": name, "counts": counts, "cost": c, "icer": r,
+        out.append({"perspective": say("bc_perspective", key=key), "counts": say("bc_perspective_counts", key=key),
+                    "cost": c, "icer": r,
                     "icer_point": float(icer(c[0], q)) if math.isfinite(c[0]) and math.isfinite(q) else math.nan,
                     "nmb": v, "outcomes": (cost, per_qaly, nmb or "")})
     return out
@@ -441,10 +408,7 @@ def perspective_table(d: RunData, sc: str) -> Table | None:
     if len(rows) < 2:
         return None
     return Table(["Perspective", "Counts", "Incremental cost", "Cost per QALY", "NMB at £20,000"], rows,
-                 numeric_from=2, caption="The same QALYs under each perspective. Survivors' unrelated costs are the "
-                                         "admissions of people alive only because of the programme, which NICE's "
-                                         "reference case leaves out; the wider perspective subtracts productivity "
-                                         "gained (working-age years lived and days off work).")
+                 numeric_from=2, caption=say("bc_perspective_caption"))
 
 
 def budget_block_table(d: RunData, sc: str) -> Table | None:
@@ -455,12 +419,9 @@ def budget_block_table(d: RunData, sc: str) -> Table | None:
         return None
     cols = [*BUDGET, CUMULATIVE]
     rows = [[str(r["year"])] + [fmt_money_interval(r[f"{o}_mean"], r[f"{o}_lower"], r[f"{o}_upper"])
-                                for o, _ in cols] for _, r in t.iterrows()]
-    return Table(["Budget impact by financial year"] + [w for _, w in cols], rows, css="budget",
-                 caption="Cash in each financial year: programme spending when spent (not annuitised), NHS and "
-                         "social care cash saved, and the net (positive: spends more than it saves). The discounted "
-                         "cumulative net cash falls to zero in the payback year. Each cell's interval is across "
-                         "draws; the total row sums the whole horizon.")
+                                for o in cols] for _, r in t.iterrows()]
+    return Table([say("bc_budget_heading")] + [say("bc_budget_column", outcome=o) for o in cols], rows, css="budget",
+                 caption=say("bc_budget_caption"))
 
 
 def _assumption_blocks(d: RunData, sc: str, byk: dict[str, Figure]) -> list[Block]:
@@ -468,9 +429,7 @@ def _assumption_blocks(d: RunData, sc: str, byk: dict[str, Figure]) -> list[Bloc
 
     t = tornado(d, sc)
     if t is None:
-        return [Block("p", f"No one-way sensitivity analysis in this folder for {scenario_label(sc)}: run "
-                           f"`neighsim sensitivity SCENARIO.yaml --out {d.out_dir / 'sensitivity' / sc}` to add "
-                           "the tornado chart and the assumptions that matter most.")]
+        return [Block("p", say("bc_no_tornado", scenario=scenario_label(sc), folder=d.out_dir / "sensitivity" / sc))]
     b: list[Block] = []
     if f"tornado:{sc}" in byk:
         b.append(Block("figure", figure=byk[f"tornado:{sc}"]))
@@ -481,11 +440,8 @@ def _assumption_blocks(d: RunData, sc: str, byk: dict[str, Figure]) -> list[Bloc
                      str(r["source"]) or "–", str(r["confidence"]) or "–"])
         cls.append("assume" if r["confidence"] in ("M", "A") else "")
     b.append(Block("table", table=Table(
-        ["Assumptions that matter most", "Parameter", "NMB at £20,000: low to high value", "Swing", "Source",
-         "Confidence"], rows, cls, numeric_from=99, css="params",
-        caption="The five parameters whose plausible range (2.5% to 97.5% of its distribution) moves the NMB most, "
-                "one at a time. Confidence: " + "; ".join(f"{k} = {v}" for k, v in CONFIDENCE.items())
-                + " (M and A, assumptions, highlighted).")))
+        say("bc_assumption_columns").split("|"), rows, cls, numeric_from=99, css="params",
+        caption=say("bc_assumptions_caption", n=len(rows), confidence=CONFIDENCE))))
     return b
 
 
@@ -501,7 +457,7 @@ def add_sheets(wb: Workbook, d: RunData) -> None:
     rows = []
     for sc in scs:
         total = n_draws(d, sc)
-        for m in VALUE_MEASURES:
+        for m in value_measures():
             mean, lo, hi, n = stat(d, sc, m.outcome)
             if d.one(sc, m.outcome) is None:
                 continue
@@ -517,7 +473,7 @@ def add_sheets(wb: Workbook, d: RunData) -> None:
                              "upper 95%": hi, "draws with a value": n, "draws": total,
                              "outcome": r["outcomes"][o] or "20000 x qalys_gained - " + r["outcomes"][0]})
     _write_frame(wb.create_sheet("business case"), pd.DataFrame(rows),
-                 note=f"{d.whole}, ICS level, NICE reference case unless stated; £ and QALYs discounted. {src}")
+                 note=say("bc_sheet_note", whole=d.whole, source=src))
 
     frames = []
     for sc in scs:
@@ -528,25 +484,20 @@ def add_sheets(wb: Workbook, d: RunData) -> None:
         f = pd.concat(frames, ignore_index=True)
         f = f[["scenario"] + [c for c in f.columns if c != "scenario"]]
         _write_frame(wb.create_sheet("budget impact"), f,
-                     note="Cash by financial year (£; undiscounted unless stated); net = programme cash less cash "
-                          "saved. Mean and 95% interval across draws.")
+                     note=say("bc_budget_sheet_note"))
 
     c = ceac_table(d)
     if not c.empty:
         c = c.rename(columns={"threshold": "threshold (£ per QALY)"} | {sc: scenario_label(sc) for sc in scs})
         _write_frame(wb.create_sheet("ceac"), c,
-                     note="Probability that each scenario is cost-effective against the comparator (share of draws "
-                          "with positive net monetary benefit) at each value of a QALY. " + src)
+                     note=say("bc_ceac_sheet_note", source=src))
 
     tor = [t.assign(scenario=scenario_label(sc)) for sc in scs if (t := tornado_all(d, sc)) is not None]
     if tor:
         f = pd.concat(tor, ignore_index=True)
         f = f[["scenario"] + [x for x in f.columns if x != "scenario"]]
         _write_frame(wb.create_sheet("tornado"), f,
-                     note="One-way sensitivity (neighsim sensitivity): each parameter at the 2.5% and 97.5% of its "
-                          "distribution, the others central; every outcome it reported. At a scale below 1 the money "
-                          "and QALYs are the simulated sample's (column scale) unless scaled up by 1/scale "
-                          "(column scaled_up).",
+                     note=say("bc_tornado_sheet_note"),
                      highlight=f["confidence"].isin(["M", "A"]))
 
 
@@ -564,7 +515,8 @@ def tornado_all(d: RunData, sc: str) -> pd.DataFrame | None:
 
 def _budget_names() -> dict[str, str]:
     names = {"year": "financial year"}
-    for o, words in [*BUDGET, CUMULATIVE]:
+    for o in [*BUDGET, CUMULATIVE]:
+        words = say("bc_budget_column", outcome=o)
         for s, sw in (("mean", "mean"), ("lower", "lower 95%"), ("upper", "upper 95%")):
             names[f"{o}_{s}"] = f"{words} (£, {sw})"
     return names

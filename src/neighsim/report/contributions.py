@@ -21,36 +21,28 @@ from ..outcomes import OUT
 from .data import RunData
 from .figures import PALETTE, Figure, _footer, _tick
 from .labels import fmt, fmt_interval, scenario_label, slug, wrap
+from .pages import say
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
 
     from .render import Block
 
-# outcome, how it reads, sign (-1: shown as avoided = baseline minus scenario), money
-SHOWN: list[tuple[str, str, int, bool]] = [
-    (OUT.emergency_admissions, "Emergency admissions avoided", -1, False),
-    (OUT.deaths, "Deaths averted", -1, False),
-    (OUT.bed_days, "Bed days avoided", -1, False),
-    (OUT.admissions_falls, "Falls admissions avoided", -1, False),
-    (OUT.hip_fractures, "Hip fractures avoided", -1, False),
-    (OUT.qalys, "QALYs gained (undiscounted)", 1, False),
-    (OUT.cost_admissions, "Admission costs avoided (£, undiscounted)", -1, True),
-    (OUT.cost_intervention, "Intervention cost (£)", 1, True),
+# outcome, sign (-1: shown as avoided = baseline minus scenario), money; how each reads is the template's
+# contrib_outcome
+SHOWN: list[tuple[str, int, bool]] = [
+    (OUT.emergency_admissions, -1, False),
+    (OUT.deaths, -1, False),
+    (OUT.bed_days, -1, False),
+    (OUT.admissions_falls, -1, False),
+    (OUT.hip_fractures, -1, False),
+    (OUT.qalys, 1, False),
+    (OUT.cost_admissions, -1, True),
+    (OUT.cost_intervention, 1, True),
 ]
 FIGURE_OUTCOMES = (OUT.emergency_admissions, OUT.deaths)
 TABLE_OUTCOMES = (OUT.emergency_admissions, OUT.deaths, OUT.bed_days, OUT.cost_intervention)
 SHEET = "contributions"
-INTERACTION = "Interaction (package minus the parts alone)"
-EXPLAIN = (
-    "The package's effect is split two ways, each from the same paired runs (every part-package shares the "
-    "baseline's random numbers). Added in order: the interventions are switched on one at a time in the order "
-    "shown, and each figure is what that one adds to those before it, so it depends on the order. Shapley "
-    "value: what an intervention adds averaged over every order the package could be built in, a fair share "
-    "that does not depend on any order. Both add up to the package total in every replicate. The interaction "
-    "is the package's effect minus the sum of each intervention's effect alone: below zero, the parts overlap "
-    "(they partly prevent the same admissions); above zero, they reinforce each other. The sequential figures "
-    "put all of an interaction on the later intervention; the Shapley values share it out evenly.")
 
 
 def packages(d: RunData) -> list[str]:
@@ -73,10 +65,15 @@ def order_of(d: RunData, pkg: str) -> list[str]:
 
 
 def _spec(outcome: str) -> tuple[str, int, bool]:
-    for o, words, sign, money in SHOWN:
+    for o, sign, money in SHOWN:
         if o == outcome:
-            return words, sign, money
+            return say("contrib_outcome", outcome=o), sign, money
     return outcome.replace("_", " ").capitalize(), 1, False
+
+
+def _summary_parts() -> tuple[tuple[str, str], ...]:
+    """(kind, how it reads in the 'part' column) of the package total and the interaction."""
+    return ("total", say("contrib_total")), ("interaction", say("contrib_interaction"))
 
 
 def parts(d: RunData, pkg: str, outcome: str, level: str | None = None, area: str | None = None,
@@ -94,7 +91,7 @@ def parts(d: RunData, pkg: str, outcome: str, level: str | None = None, area: st
     rows = []
     wanted = [(f"sequential:{n}", "sequential", n) for n in order_of(d, pkg)]
     wanted += [(f"shapley:{n}", "shapley", n) for n in order_of(d, pkg)]
-    wanted += [("interaction", "interaction", INTERACTION), ("total", "total", "Package total")]
+    wanted += [(kind, kind, part) for kind, part in reversed(_summary_parts())]
     for measure, kind, part in wanted:
         if measure not in by.index:
             continue
@@ -159,22 +156,18 @@ def waterfall(d: RunData, out: Path, pkg: str) -> Figure | None:
         _panel(ax, t, names, f"{words}, {d.whole}", money)
     handles = [plt.Rectangle((0, 0), 1, 1, color=PALETTE[0]),
                plt.Rectangle((0, 0), 1, 1, facecolor=PALETTE[0], alpha=0.55, hatch="//", edgecolor=PALETTE[0])]
-    fig.legend(handles, ["Added in the order shown (left bar)", "Shapley value, any order (right bar)"],
+    fig.legend(handles, [say("contrib_legend", kind=kind) for kind in ("sequential", "shapley")],
                loc="upper right", frameon=False, fontsize=11, ncol=2)
-    title = f"What each part of {scenario_label(pkg)} contributes"
+    title = say("contrib_title", package=scenario_label(pkg))
     fig.suptitle(title, fontsize=18, fontweight="bold", x=0.01, ha="left")
     _footer(fig, d, counts=True)
     path = out / f"contributions_{slug(pkg)}.png"
     fig.tight_layout(rect=(0, 0.03, 1, 0.95))
     fig.savefig(path, dpi=150)
     plt.close(fig)
-    order = ", then ".join(scenario_label(n) for n in names)
-    return Figure(f"contributions_{slug(pkg)}", path, title,
-                  f"{d.coverage}, {d.whole}. Solid bars: each intervention's addition when they are switched on in "
-                  f"this order: {order}. Hatched bars beside them: Shapley values (the addition averaged over "
-                  "every order). Both stack up to the package total (dark bar). The grey bar, set apart, is the "
-                  "interaction: the package minus the sum of the parts alone (below zero: they overlap). "
-                  "Whiskers: 95% intervals across replicates.", "scenario")
+    caption = say("contrib_figure_caption", coverage=d.coverage, whole=d.whole,
+                  order=[scenario_label(n) for n in names])
+    return Figure(f"contributions_{slug(pkg)}", path, title, caption, "scenario")
 
 
 def figures(d: RunData, out: Path) -> list[Figure]:
@@ -191,7 +184,7 @@ def blocks(d: RunData, byk: dict[str, Figure]) -> list[Block]:
     pk = packages(d)
     if not pk:
         return []
-    b = [Block("h3", "What each part of a package contributes"), Block("p", EXPLAIN)]
+    b = [Block("h3", say("contrib_heading")), Block("p", say("contrib_explain"))]
     for pkg in pk:
         names = order_of(d, pkg)
         f = byk.get(f"contributions_{slug(pkg)}")
@@ -207,17 +200,16 @@ def blocks(d: RunData, byk: dict[str, Figure]) -> list[Block]:
             for n in names:
                 rows.append([words, scenario_label(n), cell.get(("sequential", n), "–"), cell.get(("shapley", n), "–")])
                 cls.append("")
-            for kind, part in (("total", "Package total"), ("interaction", INTERACTION)):
+            for kind, part in _summary_parts():
                 v = cell.get((kind, part), "–")
                 rows.append([words, part, v, v])
                 cls.append("")
         if rows:
             b.append(Block("table", table=Table(
-                ["Outcome", "Part", "Added in this order (95% interval)", "Shapley value (95% interval)"], rows, cls,
-                numeric_from=2, caption=f"{scenario_label(pkg)}, {d.coverage}, {d.whole}; order: "
-                                        f"{', '.join(scenario_label(n) for n in names)}. The interaction does not "
-                                        "depend on the order and is not added to the total. Every outcome, year, "
-                                        "place, locality and neighbourhood is in results.xlsx (contributions).")))
+                ["Outcome", "Part", say("contrib_column", kind="sequential"), say("contrib_column", kind="shapley")],
+                rows, cls, numeric_from=2,
+                caption=say("contrib_table_caption", package=scenario_label(pkg), coverage=d.coverage, whole=d.whole,
+                            order=[scenario_label(n) for n in names]))))
         places = _place_table(d, pkg, names)
         if places is not None:
             b.append(Block("table", table=places))
@@ -234,14 +226,15 @@ def _place_table(d: RunData, pkg: str, names: list[str]) -> Any:
     if len(areas) < 2:
         return None
     rows = []
+    summary = dict(_summary_parts())
     for area in areas:
         cell = {(x.kind, x.part): fmt_interval(x.mean, x.lower, x.upper)
                 for x in parts(d, pkg, OUT.emergency_admissions, "place", area).itertuples()}
         rows.append([area] + [cell.get(("shapley", n), "–") for n in names]
-                    + [cell.get(("interaction", INTERACTION), "–"), cell.get(("total", "Package total"), "–")])
-    return Table(["Place"] + [f"{scenario_label(n)} (Shapley)" for n in names] + ["Interaction", "Package total"],
-                 rows, numeric_from=1, caption=f"Emergency admissions avoided by place, {d.whole}, {scenario_label(pkg)}: "
-                                               "Shapley values with 95% intervals.")
+                    + [cell.get((kind, summary[kind]), "–") for kind in ("interaction", "total")])
+    return Table(["Place"] + [f"{scenario_label(n)} (Shapley)" for n in names] + ["Interaction", summary["total"]],
+                 rows, numeric_from=1,
+                 caption=say("contrib_place_caption", whole=d.whole, package=scenario_label(pkg)))
 
 
 # ------------------------------------------------------------------------------------------ results.xlsx
@@ -271,9 +264,5 @@ def add_sheet(wb: Workbook, d: RunData) -> None:
     df = sheet_frame(d)
     if df.empty:
         return
-    orders = "; ".join(f"{scenario_label(p)}: {', '.join(order_of(d, p))}" for p in packages(d))
-    _write_frame(wb.create_sheet(SHEET), df, note=(
-        "Contributions to the package's effect (scenario minus baseline, paired by replicate; negative = fewer). "
-        "measure: sequential (added in the order: " + orders + "), shapley (averaged over every order), "
-        "interaction (package minus the sum of the parts alone; not added), total (the package). Sequential "
-        "and Shapley contributions each add up to the total."))
+    orders = [(scenario_label(p), order_of(d, p)) for p in packages(d)]
+    _write_frame(wb.create_sheet(SHEET), df, note=say("contrib_sheet_note", orders=orders))

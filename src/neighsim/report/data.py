@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..errors import NeighsimError
 from ..outcomes import OUT
+from .pages import say
 
 SUMMARY_COLUMNS = ["scenario", "outcome", "period", "level", "area", "stratum", "measure",
                    "mean", "lower", "upper", "n"]
@@ -331,8 +332,7 @@ def _parameters(manifest: dict[str, Any]) -> tuple[list[dict[str, Any]], Path | 
             return load_parameters(d).table(), d.resolve(), None
     d = load_config().parameters_dir()
     if candidates:
-        note = (f"The run's parameter folder {candidates[0]} no longer exists; the appendix lists the "
-                f"parameters in {d}, which may differ from those the run used.")
+        note = say("note_parameters_moved", was=candidates[0], now=d)
     return load_parameters(d).table(), d, note
 
 
@@ -375,8 +375,6 @@ def load_run(out_dir: str | Path) -> RunData:
 def _data_notes(d: RunData) -> list[str]:
     """Plain statements about the folder a reader should know before quoting numbers (wording:
     templates/text.j2)."""
-    from .pages import say
-
     notes: list[str] = []
     las = d.local_authorities
     if las:

@@ -23,6 +23,7 @@ from . import business_case as bc  # noqa: E402
 from .data import RunData  # noqa: E402
 from .figures import Figure, _footer, _save, colour  # noqa: E402
 from .labels import fmt, fmt_money, scenario_label, slug, wrap  # noqa: E402
+from .pages import say  # noqa: E402
 
 THRESHOLD_STYLE = {20_000.0: ("#1b7837", "--"), 30_000.0: ("#762a83", ":")}
 LOW_COLOUR, HIGH_COLOUR = "#4e79a7", "#e15759"
@@ -38,13 +39,8 @@ def _noise_note(ax: Axes, d: RunData, y: float = -0.14) -> None:
     parameter uncertainty."""
     if bc.is_psa(d):
         return
-    ax.text(0.5, y, "Spread = Monte Carlo noise only (parameters fixed), not parameter uncertainty.\n"
-                    "Not for a business case: run with --psa N.", transform=ax.transAxes, ha="center",
-            va="top", fontsize=12, color="#8a4b08", bbox=NOISE_BOX, zorder=6)
-
-
-def _what(d: RunData) -> str:
-    return "PSA draws" if bc.is_psa(d) else "replicates"
+    ax.text(0.5, y, say("econ_noise_note"), transform=ax.transAxes, ha="center", va="top", fontsize=12,
+            color="#8a4b08", bbox=NOISE_BOX, zorder=6)
 
 
 def _room(lo: float, hi: float, share: float = 0.16) -> tuple[float, float]:
@@ -57,7 +53,7 @@ def _room(lo: float, hi: float, share: float = 0.16) -> tuple[float, float]:
 
 
 def threshold_label(lam: float) -> str:
-    return f"{fmt_money(lam)} per QALY"
+    return say("econ_threshold", value=fmt_money(lam))
 
 
 def threshold_lines(ax: Axes, xlim: tuple[float, float], ylim: tuple[float, float], shade: bool = True) -> None:
@@ -89,8 +85,10 @@ def ce_plane(d: RunData, out: Path, sc: str) -> Figure | None:
     mq, mc = float(np.mean(q)), float(np.mean(c))
     fig, ax = plt.subplots(figsize=(11, 7.5))
     col = colour(d, sc)
-    ax.scatter(q, c, s=28, color=col, alpha=0.45, lw=0, label=f"Each of {len(w)} {_what(d)}", zorder=3)
-    ax.scatter([mq], [mc], s=220, marker="D", color=col, edgecolor="black", lw=1.5, zorder=5, label="Mean")
+    ax.scatter(q, c, s=28, color=col, alpha=0.45, lw=0, label=say("econ_ce_plane_points", n=len(w), psa=bc.is_psa(d)),
+               zorder=3)
+    ax.scatter([mq], [mc], s=220, marker="D", color=col, edgecolor="black", lw=1.5, zorder=5,
+               label=say("econ_ce_plane_mean"))
     xs = np.concatenate([q, [0.0, mq]])
     ys = np.concatenate([c, [0.0, mc]])
     xspan = max(float(np.ptp(xs)), abs(mq) * 0.5, 1e-9)
@@ -100,28 +98,22 @@ def ce_plane(d: RunData, out: Path, sc: str) -> Figure | None:
     threshold_lines(ax, (x0, x1), (y0, y1))
     kw = {"fontsize": 11, "color": "#777777", "transform": ax.transAxes, "zorder": 4,
           "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8}}
-    ax.text(0.98, 0.98, "Costs more,\ngains health", ha="right", va="top", **kw)
-    ax.text(0.98, 0.02, "Saves money,\ngains health", ha="right", va="bottom", **kw)
-    ax.text(0.02, 0.98, "Costs more,\nloses health", ha="left", va="top", **kw)
-    ax.text(0.02, 0.02, "Saves money,\nloses health", ha="left", va="bottom", **kw)
+    for x, y, gains in ((0.98, 0.98, True), (0.98, 0.02, True), (0.02, 0.98, False), (0.02, 0.02, False)):
+        ax.text(x, y, say("econ_ce_plane_quadrant", costs_more=y > 0.5, gains_health=gains),
+                ha="right" if x > 0.5 else "left", va="top" if y > 0.5 else "bottom", **kw)
     ax.yaxis.set_major_formatter(_money_axis())
-    ax.set_xlabel("QALYs gained (discounted, including beyond the horizon)")
-    ax.set_ylabel("Incremental cost (£, discounted; below 0 = saving)")
-    title = f"{scenario_label(sc)}: {bc.verdict(d, sc)}"
+    ax.set_xlabel(say("econ_ce_plane_xlabel"))
+    ax.set_ylabel(say("econ_ce_plane_ylabel"))
     p20 = bc.probability_cost_effective(d, sc, NMB_THRESHOLDS[0])
-    if p20 is not None and bc.is_psa(d):
-        title += f"; cost-effective at £20,000 in {p20:.0%} of draws"
+    title = say("econ_ce_plane_title", scenario=scenario_label(sc), verdict=bc.verdict(d, sc),
+                chance=f"{p20:.0%}" if p20 is not None and bc.is_psa(d) else "")
     ax.set_title(wrap(title, 70))
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=4, fontsize=11)
     _noise_note(ax, d, y=-0.2)
     _footer(fig, d, counts=True, intervals=False)
     path = out / f"ce_plane_{slug(sc)}.png"
     _save(fig, path)
-    cap = (f"Each point is one {'PSA draw' if bc.is_psa(d) else 'replicate'} of {d.whole} against the "
-           f"{d.comparator} (NICE reference case); the diamond is the mean. Points below a threshold line (the "
-           "shaded area for £20,000) are cost-effective at that value of a QALY.")
-    if not bc.is_psa(d):
-        cap += " This run did not draw parameters: the spread is Monte Carlo noise, not parameter uncertainty."
+    cap = say("econ_ce_plane_caption", psa=bc.is_psa(d), whole=d.whole, comparator=d.comparator)
     return Figure(f"ce_plane:{sc}", path, title, cap, "business case")
 
 
@@ -142,23 +134,18 @@ def ceac_figure(d: RunData, out: Path) -> Figure | None:
     ax.set_ylim(0, 100)
     ax.xaxis.set_major_formatter(_money_axis())
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f}%"))
-    ax.set_xlabel("Value of a QALY (£ the NHS would pay for one year in full health)")
-    ax.set_ylabel("Probability cost-effective")
+    ax.set_xlabel(say("econ_ceac_xlabel"))
+    ax.set_ylabel(say("econ_ceac_ylabel"))
     at20 = t.loc[t["threshold"] == NMB_THRESHOLDS[0]]
     parts = [f"{scenario_label(sc)} {100 * float(at20[sc].iloc[0]):.0f}%" for sc in scs] if len(at20) else []
-    ax.set_title(wrap("Chance of being cost-effective at £20,000 per QALY: " + ", ".join(parts), 70))
+    ax.set_title(wrap(say("econ_ceac_title", chances=parts), 70))
     ax.legend(frameon=False, loc="lower right")
     _noise_note(ax, d)
     _footer(fig, d, counts=False, intervals=False)
     path = out / "ceac.png"
     _save(fig, path)
-    n = bc.n_draws(d)
-    cap = (f"Share of the {n} {_what(d)} in which each scenario's net monetary benefit against the "
-           f"{d.comparator} is above zero, for each value of a QALY from £0 to £100,000 (each scenario against the "
-           f"{d.comparator}, not against each other). NICE's range is £20,000 to £30,000.")
-    if not bc.is_psa(d):
-        cap += " Without a PSA this reflects Monte Carlo noise only and overstates certainty."
-    return Figure("ceac", path, "Cost-effectiveness acceptability curve", cap, "business case")
+    cap = say("econ_ceac_caption", n=bc.n_draws(d), psa=bc.is_psa(d), comparator=d.comparator)
+    return Figure("ceac", path, say("econ_ceac_figure_title"), cap, "business case")
 
 
 def _short(label: str, width: int = 46) -> str:
@@ -178,12 +165,12 @@ def _name(parameter: str) -> str:
 
 
 def _range(lo: object, hi: object) -> str:
-    """'range 0.5 to 1.5' for scalar parameter values; '' for lists (they move together)."""
+    """'range 0.5 to 1.5' for scalar parameter values; for lists, that their elements move together."""
     try:
         a, b = float(lo), float(hi)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        return "all elements moved together"
-    return f"range {fmt(float(f'{a:.3g}'))} to {fmt(float(f'{b:.3g}'))}"
+        return say("econ_tornado_range", low="", high="")
+    return say("econ_tornado_range", low=fmt(float(f"{a:.3g}")), high=fmt(float(f"{b:.3g}")))
 
 
 def tornado_figure(d: RunData, out: Path, sc: str) -> Figure | None:
@@ -198,42 +185,40 @@ def tornado_figure(d: RunData, out: Path, sc: str) -> Figure | None:
     y = np.arange(n)
     for i, r in t.iterrows():
         ax.barh(i, r["at_low"] - central, left=central, color=LOW_COLOUR, height=0.6,
-                label="Parameter at its low value" if i == 0 else None)
+                label=say("econ_tornado_at", high=False) if i == 0 else None)
         ax.barh(i, r["at_high"] - central, left=central, color=HIGH_COLOUR, height=0.6, alpha=0.9,
-                label="Parameter at its high value" if i == 0 else None)
-    ax.axvline(central, color="black", lw=1.4, label=f"Central: {fmt_money(central)}")
+                label=say("econ_tornado_at", high=True) if i == 0 else None)
+    ax.axvline(central, color="black", lw=1.4, label=say("econ_tornado_central", value=fmt_money(central)))
     lo = float(min(t["at_low"].min(), t["at_high"].min(), central))
     hi = float(max(t["at_low"].max(), t["at_high"].max(), central))
     if lo <= 0 <= hi:
-        ax.axvline(0, color="#1b7837", ls="--", lw=1.4, label="NMB = 0 (right of it: worth its cost)")
+        ax.axvline(0, color="#1b7837", ls="--", lw=1.4, label=say("econ_tornado_zero"))
     names = [f"{_name(str(r['parameter']))}\n{_range(r.get('low_value'), r.get('high_value'))}"
              for _, r in t.iterrows()]
     ax.set_yticks(y, names, fontsize=11)
     ax.grid(axis="y", visible=False)
     ax.xaxis.set_major_formatter(_money_axis())
-    ax.set_xlabel("Net monetary benefit at £20,000 per QALY (£, discounted)")
+    ax.set_xlabel(say("econ_tornado_xlabel"))
     top = _name(str(t["parameter"].iloc[-1]))
-    fig.suptitle(wrap(f"{scenario_label(sc)}: value for money depends most on {top[:1].lower() + top[1:]}", 62),
+    fig.suptitle(wrap(say("econ_tornado_title", scenario=scenario_label(sc), parameter=top[:1].lower() + top[1:]), 62),
                  fontsize=17, fontweight="bold")
     fig.legend(*ax.get_legend_handles_labels(), frameon=False, loc="lower center", bbox_to_anchor=(0.5, 0.035),
                ncol=2, fontsize=11)
     scale = t["scale"].iloc[0] if "scale" in t else None
     up = bool(t["scaled_up"].iloc[0]) if "scaled_up" in t else False
     where = d.ics_coverage  # the one-way sensitivity is of the run's whole area
-    sample = ("" if scale is None or not scale < 1 else
-              f"; a {scale:.0%} sample of residents" + (", money scaled up to everyone" if up else ", money for the sample"))
-    fig.text(0.01, 0.005, f"Area: {where}{sample}; one-way sensitivity, common random numbers", fontsize=10,
+    share = "" if scale is None or not scale < 1 else f"{scale:.0%}"
+    fig.text(0.01, 0.005, say("econ_tornado_footer", area=where, share=share, scaled=up), fontsize=10,
              color="#666666", ha="left", va="bottom")
     path = out / f"tornado_{slug(sc)}.png"
     fig.tight_layout(rect=(0, 0.1 + 0.3 / n, 1, 1))
     fig.savefig(path, dpi=150)
     plt.close(fig)
-    cap = (f"One-way sensitivity of {scenario_label(sc)}: each parameter set to the 2.5% and 97.5% points of its "
-           "distribution with everything else central (same random numbers), the ten largest swings.")
-    if scale is not None and isinstance(scale, int | float) and math.isfinite(scale) and scale < 1:
-        cap += (f" Run on a {scale:.0%} sample of residents, money scaled up by {1 / scale:.3g} to stand for "
-                "everyone." if up else f" Run at scale {scale:g}: money is for that sample of residents.")
-    return Figure(f"tornado:{sc}", path, f"What matters most: {scenario_label(sc)}", cap, "business case")
+    sampled = scale is not None and isinstance(scale, int | float) and math.isfinite(scale) and scale < 1
+    cap = say("econ_tornado_caption", scenario=scenario_label(sc), share=f"{scale:.0%}" if sampled else "",
+              factor=f"{1 / scale:.3g}" if sampled else "", scale=f"{scale:g}" if sampled else "", scaled=up)
+    return Figure(f"tornado:{sc}", path, say("econ_tornado_figure_title", scenario=scenario_label(sc)), cap,
+                  "business case")
 
 
 def _running(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -268,6 +253,15 @@ def draws_to_settle(mcse: float, n: int) -> int:
     return int(math.ceil(n * (mcse / SETTLED_MCSE) ** 2 / 10.0) * 10)
 
 
+def _convergence_title(worst: float, n: int) -> str:
+    """The convergence figure's finding: whether the worst bound's Monte Carlo error (a share of the interval's
+    width; NaN when too few draws) has settled, and if not how many of the n draws would settle it."""
+    if not math.isfinite(worst):
+        return say("econ_convergence_title", worst="", settled=False, needed="", target="")
+    return say("econ_convergence_title", worst=f"{worst:.0%}", settled=worst < SETTLED_MCSE,
+               needed=f"{draws_to_settle(worst, n):,}", target=f"{SETTLED_MCSE:.0%}")
+
+
 def psa_convergence(d: RunData, out: Path) -> Figure | None:
     """Running mean and 2.5-97.5% interval of NMB at £20,000 against the number of draws."""
     w = bc.draws(d)
@@ -293,29 +287,18 @@ def psa_convergence(d: RunData, out: Path) -> Figure | None:
         shifts.append(bound_mcse(x))
     ax.axhline(0, color="black", lw=0.9)
     ax.yaxis.set_major_formatter(_money_axis())
-    ax.set_xlabel(f"Number of {_what(d)}")
+    ax.set_xlabel(say("econ_convergence_xlabel", psa=bc.is_psa(d)))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("NMB at £20,000 per QALY (£)")
+    ax.set_ylabel(say("econ_convergence_ylabel"))
     worst = max(s for s in shifts if math.isfinite(s)) if any(math.isfinite(s) for s in shifts) else math.nan
-    n = max(x.size for x in series.values())
-    if not math.isfinite(worst):
-        title = "Too few draws to judge the interval"
-    elif worst < SETTLED_MCSE:
-        title = f"The interval has settled: each bound within ±{worst:.0%} of its width (one Monte Carlo standard error)"
-    else:
-        title = (f"The interval is still moving: bounds within ±{worst:.0%} of its width; about "
-                 f"{draws_to_settle(worst, n):,} draws would bring them within ±{SETTLED_MCSE:.0%}")
-    ax.set_title(wrap(title, 70))
+    ax.set_title(wrap(_convergence_title(worst, max(x.size for x in series.values())), 70))
     ax.legend(frameon=False, loc="best")
     _noise_note(ax, d)
     _footer(fig, d, counts=True, intervals=False)
     path = out / "psa_convergence.png"
     _save(fig, path)
-    cap = ("Mean (solid) and 95% interval (dashed, shaded) of the net monetary benefit at £20,000 per QALY, using "
-           f"the first 2, 3, … {_what(d)}. When the dashed lines have flattened, more draws would not change the "
-           "interval much. Settled: each bound's Monte Carlo standard error (bootstrap over the draws) is under "
-           f"{SETTLED_MCSE:.0%} of the interval's width, in every scenario.")
-    return Figure("psa_convergence", path, "Convergence of the PSA interval", cap, "business case")
+    cap = say("econ_convergence_caption", psa=bc.is_psa(d), target=f"{SETTLED_MCSE:.0%}")
+    return Figure("psa_convergence", path, say("econ_convergence_figure_title"), cap, "business case")
 
 
 def figures(d: RunData, out: Path) -> list[Figure]:

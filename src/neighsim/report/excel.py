@@ -19,6 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..outcomes import OUT
 from . import tables
 from .data import AREA_LEVELS, RunData
+from .pages import say
 
 SHEETS = ["headline", "by year", "by neighbourhood", "by deprivation", "costs", "assumptions", "validation"]
 HEADER_FILL = PatternFill("solid", fgColor="123A6B")
@@ -51,26 +52,26 @@ def _number_format(col: str, v: float) -> str:
     return "#,##0.0" if a >= 10 else "0.00" if a >= 0.1 else "0.000"
 
 
+STATISTICS = ("mean", "lower", "upper")  # the suffixes of the area tables' interval columns
+
+
 def pretty_columns(df: pd.DataFrame, scenarios: list[str], comparator_label: str = "Baseline") -> pd.DataFrame:
     """'falls_pathway_avoided_per_1000_lower' -> 'Falls pathway: avoided per 1,000 (lower 95%)'."""
     from .labels import scenario_label
 
-    stats = {"mean": "mean", "lower": "lower 95%", "upper": "upper 95%"}
-    names = {"admissions": "emergency admissions", "rate": "admissions per 1,000 person-years",
-             OUT.bed_days: "bed days", OUT.deaths: "deaths", "avoided": "admissions avoided",
-             "avoided_per_1000": "avoided per 1,000 person-years"}
-    fixed = {OUT.person_years: "person-years", "residents_end": "residents (end)",
-             "share_core20": "Core20 share of person-years"}
-    out = {}
-    for col in df.columns:
-        new = fixed.get(col, col)
-        for prefix, who in [("baseline", comparator_label)] + [(sc, scenario_label(sc)) for sc in scenarios]:
-            for key, words in names.items():
-                for st, st_words in stats.items():
-                    if col == f"{prefix}_{key}_{st}":
-                        new = f"{who}: {words} ({st_words})"
-        out[col] = new
-    return df.rename(columns=out)
+    whose = [("baseline", comparator_label)] + [(sc, scenario_label(sc)) for sc in scenarios]
+    return df.rename(columns={col: _pretty_column(str(col), whose) for col in df.columns})
+
+
+def _pretty_column(col: str, whose: list[tuple[str, str]]) -> str:
+    """A by-area or by-deprivation column in words (templates/tables.j2), or the column as it is."""
+    new = say("xl_area_column", column=col) or col
+    for prefix, who in whose:
+        for stat in STATISTICS:
+            if col.startswith(f"{prefix}_") and col.endswith(f"_{stat}"):
+                quantity = col[len(prefix) + 1: -len(stat) - 1]
+                new = say("xl_area_interval_column", who=who, quantity=quantity, statistic=stat) or new
+    return new
 
 
 def _write_frame(ws: Worksheet, df: pd.DataFrame, note: str | None = None,
@@ -143,54 +144,47 @@ def write_xlsx(d: RunData, path: Path) -> Path:
     head = per_area(d, tables.headline)
     ws = wb.create_sheet("headline")
     _write_frame(ws, head.drop(columns=["money", "group"]),
-                 note=f"{d.whole}: {d.coverage} and every place, locality and neighbourhood in it (columns level "
-                      "and area; filter them). Mean and 95% interval across replicates. 'avoided' rows are "
-                      f"{d.comparator_label.lower()} minus scenario (read_as 'difference x -1').")
+                 note=say("xl_headline_note", whole=d.whole, coverage=d.coverage, comparator=d.comparator_label))
 
     ws = wb.create_sheet("by year")
-    _write_frame(ws, tables.by_year(d), note="ICS totals by financial year and for the whole horizon. "
-                                             "measure: value, difference (scenario minus baseline) or "
-                                             "percent_change.")
+    _write_frame(ws, tables.by_year(d), note=say("xl_by_year_note"))
 
     ws = wb.create_sheet("by neighbourhood")
     area = tables.by_area(d)
     if area.empty:
-        _empty(ws, "No place, locality or neighbourhood rows in summary.csv.")
+        _empty(ws, say("xl_areas_none"))
     else:
-        _write_frame(ws, pretty_columns(area, d.scenarios, d.comparator_label), note=f"{d.whole}. rate = emergency admissions per 1,000 person-years; "
-                                    "avoided = baseline minus scenario; share_core20 = share of person-years "
-                                    "lived in Core20 LSOAs.")
+        _write_frame(ws, pretty_columns(area, d.scenarios, d.comparator_label),
+                     note=say("xl_areas_note", whole=d.whole))
 
     ws = wb.create_sheet("by deprivation")
     dep = tables.by_deprivation(d)
     if dep.empty:
-        _empty(ws, "No deprivation strata in summary.csv.")
+        _empty(ws, say("xl_deprivation_none"))
     else:
-        _write_frame(ws, pretty_columns(dep, d.scenarios, d.comparator_label), note=f"{d.whole}, ICS level. IMD 2019 decile/quintile 1 = most deprived.")
+        _write_frame(ws, pretty_columns(dep, d.scenarios, d.comparator_label),
+                     note=say("xl_deprivation_note", whole=d.whole))
 
     ws = wb.create_sheet("costs")
     c = per_area(d, tables.costs)
     if c.empty:
-        _empty(ws, "No cost, ROI, QALY or participant outcomes in this folder"
-                   + (" (baseline only: they come with intervention scenarios)." if not d.scenarios else "."))
+        _empty(ws, say("xl_costs_none", baseline_only=not d.scenarios))
     else:
-        _write_frame(ws, c, note="Costs in pounds as recorded by the model, by area (columns level and area); "
-                                 "ROI = pounds back per pound spent.")
+        _write_frame(ws, c, note=say("xl_costs_note"))
 
     ws = wb.create_sheet("assumptions")
     a = tables.assumptions(d)
-    _write_frame(ws, a, note=f"The {len(a)} parameters this run used (of {len(d.parameters)} in "
-                             f"{d.parameters_dir}). Highlighted rows (confidence M or A) are assumptions.",
+    _write_frame(ws, a, note=say("xl_assumptions_note", used=len(a), total=len(d.parameters),
+                                 folder=d.parameters_dir),
                  highlight=a["assumption"] == "yes" if len(a) else None)
 
     ws = wb.create_sheet("validation")
     v = tables.validation(d)
     if v is None or v.empty:
-        _empty(ws, "No validation.csv in this folder: run `neighsim validate --out FOLDER`.")
+        _empty(ws, say("xl_validation_none"))
     else:
-        _write_frame(ws, v, note="Baseline against published figures (first projection year; final year for "
-                                 "drift).", highlight=~v["pass"].astype(bool) if "pass" in v else None,
-                     fill=FAIL_FILL)
+        _write_frame(ws, v, note=say("xl_validation_note"),
+                     highlight=~v["pass"].astype(bool) if "pass" in v else None, fill=FAIL_FILL)
 
     from . import fairness
     from .contributions import add_sheet as add_contributions_sheet
@@ -198,11 +192,7 @@ def write_xlsx(d: RunData, path: Path) -> Path:
     places = fairness.delivered(d)
     if not places.empty:  # only with intervention scenarios
         ws = wb.create_sheet("places and money")
-        warn = fairness.warnings(d)
-        _write_frame(ws, places, note=f"{d.whole}: places made available (blank: unlimited), participants and "
-                                      "intervention cost (£) each area got, by scenario and intervention; mean and "
-                                      "95% interval. " + ("Warnings: " + " ".join(warn) if warn else
-                                                          "No compared scenarios differ by more than 20%."))
+        _write_frame(ws, places, note=say("xl_places_note", whole=d.whole, warnings=fairness.warnings(d)))
     add_contributions_sheet(wb, d)
     from .business_case import add_sheets as add_business_case_sheets
 

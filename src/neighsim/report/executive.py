@@ -37,9 +37,7 @@ def _rank_table(d: RunData, rows: list[dict[str, object]]) -> Table:
         out.append([str(k), scenario_label(r["scenario"]), fmt_interval(*r["roi_qalys"][:3], money=True, digits=2),
                     fmt_interval(*q[:3]), fmt_money_interval(*c[:3]), icer, fmt_money_interval(*r["nmb"][:3]),
                     "–" if p is None else f"{p:.0%}", fmt_interval(*r["admissions"][:3])])
-    return Table(["Rank", "Option", "Return per £1 (QALYs at £20,000)", "QALYs gained", "Incremental cost",
-                  "Cost per QALY", "Net monetary benefit at £20,000", "Chance cost-effective at £20,000",
-                  "Emergency admissions avoided"], out, numeric_from=2, css="rank",
+    return Table(say("rank_columns").split("|"), out, numeric_from=2, css="rank",
                  caption=say("rank_caption", psa=bc.is_psa(d), draws=bc.n_draws(d)))
 
 
@@ -67,25 +65,24 @@ def _caveats(d: RunData) -> list[str]:
 
 def blocks(d: RunData) -> list[Block]:
     """The executive summary, boxed, then the contents."""
-    out = [Block("open", css="exec"), Block("h2", "Executive summary")]
+    out = [Block("open", css="exec"), Block("h2", say("h_executive"))]
     rows = ranking(d)
     if rows:
         years = len(d.years) or 1
         out.append(Block("p", say("exec_intro", n=len(rows), coverage=d.coverage, comparator=d.comparator_label.lower()
                                   if d.comparator == "baseline" else d.comparator_label, whole=d.whole, years=years,
-                                  perspective="the NICE reference case")))
+                                  perspective=say("perspective_reference_case"))))
         out.append(Block("table", table=_rank_table(d, rows)))
         best = rows[0]
         m = best["roi_qalys"][0]
         if math.isfinite(m):
-            out.append(Block("p", f"Best return: {scenario_label(best['scenario'])}, {fmt(m, money=True, digits=2)} "
-                                  "of costs avoided and health gained per £1 spent"
-                                  + (f"; it is cost-effective at £20,000 per QALY in {best['p_ce']:.0%} of "
-                                     + ("draws." if bc.is_psa(d) else "replicates (chance only).")
-                                     if best["p_ce"] is not None else ".")))
+            chance = best["p_ce"]
+            out.append(Block("p", say("best_return", name=scenario_label(best["scenario"]),
+                                      per_pound=fmt(m, money=True, digits=2), psa=bc.is_psa(d),
+                                      chance="" if chance is None else f"{chance:.0%}")))
     else:
         out.append(Block("p", say("exec_none", coverage=d.coverage)))
-    out.append(Block("h3", "Read these with"))
+    out.append(Block("h3", say("h_read_with")))
     out.append(Block("list", items=_caveats(d)))
     out.append(Block("close"))
     out.append(Block("toc"))

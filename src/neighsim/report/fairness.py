@@ -17,6 +17,7 @@ import pandas as pd
 
 from .data import RunData
 from .labels import fmt, fmt_interval, scenario_label
+from .pages import say
 
 THRESHOLD = 0.20
 MIN_PARTICIPANTS = 10.0
@@ -51,9 +52,9 @@ def services(d: RunData) -> list[Service]:
         for iv in spec.get("interventions", []) or []:
             if isinstance(iv, dict) and iv.get("name"):
                 cap = iv.get("capacity_per_year")
-                how = iv.get("capacity_set") or (f"{fmt(cap)} a year for the whole ICS" if cap is not None else "")
-                out.append(Service(sc, str(iv["name"]), str(iv.get("type") or iv["name"]), cap is not None,
-                                   how or "unlimited (no capacity)", iv.get("same_as")))
+                how = iv.get("capacity_set") or say("fair_places_set_as", capacity=None if cap is None else fmt(cap))
+                out.append(Service(sc, str(iv["name"]), str(iv.get("type") or iv["name"]), cap is not None, how,
+                                   iv.get("same_as")))
     return out
 
 
@@ -112,15 +113,19 @@ def warnings(d: RunData) -> list[str]:
                 if not (_differ(x["participants_mean"], y["participants_mean"], MIN_PARTICIPANTS)
                         or _differ(x["cost_mean"], y["cost_mean"], MIN_COST)):
                     continue
-                bits = [f"participants {fmt(x['participants_mean'], digits=0)} against "
-                        f"{fmt(y['participants_mean'], digits=0)}"]
-                if pd.notna(x["places_mean"]) and pd.notna(y["places_mean"]):
-                    bits.append(f"places {fmt(x['places_mean'], digits=0)} against {fmt(y['places_mean'], digits=0)}")
-                bits.append(f"cost {fmt(x['cost_mean'], True, 0)} against {fmt(y['cost_mean'], True, 0)}")
-                found.append(f"{area}: " + ", ".join(bits))
+                found.append(_difference(area, x, y))
             if found:
                 out.append(_sentence(d, a, b, typ, found))
     return out
+
+
+def _difference(area: str, x: pd.Series, y: pd.Series) -> str:
+    """What two scenarios delivered in an area: participants, places (when both are limited) and cost."""
+    places = pd.notna(x["places_mean"]) and pd.notna(y["places_mean"])
+    return say("fair_difference", area=area,
+               participants=[fmt(x["participants_mean"], digits=0), fmt(y["participants_mean"], digits=0)],
+               places=[fmt(x["places_mean"], digits=0), fmt(y["places_mean"], digits=0)] if places else None,
+               cost=[fmt(x["cost_mean"], True, 0), fmt(y["cost_mean"], True, 0)])
 
 
 def _suggestion(d: RunData, a: str, b: str, typ: str) -> tuple[str, str]:
@@ -136,13 +141,8 @@ def _suggestion(d: RunData, a: str, b: str, typ: str) -> tuple[str, str]:
 
 def _sentence(d: RunData, a: str, b: str, typ: str, found: list[str]) -> str:
     ref, other = _suggestion(d, a, b, typ)
-    return (f"Unequal delivery: {scenario_label(a)} and {scenario_label(b)} ({typ}) did not deliver comparable "
-            f"amounts over {d.whole} (a difference of more than {THRESHOLD:.0%} in participants or intervention "
-            f"cost). {'; '.join(found)} ({scenario_label(a)} first). Differences in their outcomes therefore "
-            "reflect different numbers of places and budgets, not only how the service was targeted. For a fair "
-            f"comparison give both the same places: `capacity: {{same_as: {ref}}}` in {other}'s entry, or the same "
-            "per-area capacity or budget in both (`capacity: {per: place, places: {...}}`); see "
-            "docs/interventions.md, 'Capacity, budget and fair comparisons'.")
+    return say("fair_unequal_delivery", first=scenario_label(a), second=scenario_label(b), type=typ, whole=d.whole,
+               threshold=f"{THRESHOLD:.0%}", differences=found, copy_from=ref, change=other)
 
 
 def capacity_words(d: RunData, scenario: str, name: str) -> str:
@@ -153,9 +153,9 @@ def capacity_words(d: RunData, scenario: str, name: str) -> str:
         return ""
     how = str(t["how"].iloc[0])
     if t["places_mean"].isna().all():
-        return f"places: {how}"
+        return say("fair_capacity_words", how=how)
     got = "; ".join(f"{r.area} {fmt(r.places_mean, digits=0)}" for r in t.itertuples() if r.level == "place")
-    return f"places over {d.whole} in this run: {got} (set as {how})"
+    return say("fair_capacity_words", how=how, whole=d.whole, got=got)
 
 
 def table_rows(d: RunData) -> tuple[list[str], list[list[str]]]:

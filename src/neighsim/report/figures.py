@@ -35,6 +35,7 @@ from .labels import (  # noqa: E402
     target_label,
     wrap,
 )
+from .pages import say  # noqa: E402
 from .tables import by_area  # noqa: E402
 
 BASE_COLOUR = "#3b3b3b"
@@ -82,16 +83,11 @@ def min_font(width_in: float) -> float:
 
 def _footer(fig: MplFigure, d: RunData, counts: bool, intervals: bool = True, y: float = 0.005) -> None:
     """A small line under the plot so a pasted figure still says what it covers."""
-    bits = []
-    bits.append(f"Area: {d.coverage}")
-    if counts and d.scale is not None and d.scale < 1:
-        bits.append(f"counts scaled up from a {d.scale:.0%} sample of residents" if d.scale_up
-                    else f"counts for a {d.scale:.0%} sample of residents")
-    if d.replicates:
-        what = "PSA draws (each its own parameter values)" if d.manifest.get("psa") else "replicate(s)"
-        bits.append(f"{d.replicates} {what}" + ("; whiskers and bands: 95% interval" if intervals else ""))
+    sampled = counts and d.scale is not None and d.scale < 1
+    words = say("fig_footer", coverage=d.coverage, sample=f"{d.scale:.0%}" if sampled else None,
+                scaled=d.scale_up, replicates=d.replicates, psa=bool(d.manifest.get("psa")), intervals=intervals)
     size = max(10.0, round(min_font(fig.get_figwidth()), 1))
-    text = wrap("; ".join(bits), int(72 * 0.96 * fig.get_figwidth() / (0.58 * size)))
+    text = wrap(words, int(72 * 0.96 * fig.get_figwidth() / (0.58 * size)))
     fig.footer = fig.text(0.01, y, text, fontsize=size, color="#666666", ha="left", va="bottom")  # type: ignore[attr-defined]
     fig.footer_inches = (text.count("\n") + 1) * size * 1.3 / 72 + 0.06  # type: ignore[attr-defined]
 
@@ -239,12 +235,13 @@ def annual_admissions(d: RunData, out: Path) -> Figure | None:
         plt.close(fig)
         return None
     ax.set_xticks(range(len(d.years)), d.years)
-    ax.set_xlabel("Financial year")
-    ax.set_ylabel(f"{outcome_label(OUT.emergency_admissions)} per year")
+    ax.set_xlabel(say("fig_axis_financial_year"))
+    ax.set_ylabel(say("fig_axis_per_year", outcome=outcome_label(OUT.emergency_admissions)))
     ax.yaxis.set_major_formatter(_tick())
     ax.legend(frameon=False, loc="best", fontsize=11)
+    title = say("fig_annual_title", scenarios=with_diff)
     if with_diff:
-        ax.set_title("Admissions per year", fontsize=15)
+        ax.set_title(say("fig_annual_left_heading"), fontsize=15)
         a2 = axes[0][1]
         for sc in d.scenarios:
             r = _series(d, sc, OUT.emergency_admissions, "difference")
@@ -257,22 +254,17 @@ def annual_admissions(d: RunData, out: Path) -> Figure | None:
             a2.fill_between(x, -r["upper"], -r["lower"], color=c, alpha=0.18, lw=0)
         a2.axhline(0, color="black", lw=0.8)
         a2.set_xticks(range(len(d.years)), d.years)
-        a2.set_xlabel("Financial year")
-        a2.set_ylabel("Admissions avoided that year")
+        a2.set_xlabel(say("fig_axis_financial_year"))
+        a2.set_ylabel(say("fig_annual_avoided_axis"))
         a2.yaxis.set_major_formatter(_tick())
-        a2.set_title(f"Admissions avoided against the {d.comparator}", fontsize=15)
-        title = "Emergency admissions per year, by scenario"
+        a2.set_title(say("fig_annual_avoided_heading", comparator=d.comparator), fontsize=15)
         fig.suptitle(title, fontsize=18, fontweight="bold")
     else:
-        title = "Emergency admissions per year (baseline)"
         ax.set_title(title)
     _footer(fig, d, counts=True)
     path = out / "annual_admissions.png"
     _save(fig, path)
-    cap = ("Mean number of emergency admissions each financial year; shaded bands are 95% intervals"
-           + (" (left: the baseline's only)." if with_diff else ".")
-           + (" Right: admissions avoided each year (baseline minus scenario, paired by replicate); above "
-              "zero means fewer admissions than the baseline." if with_diff else ""))
+    cap = say("fig_annual_caption", scenarios=with_diff)
     return Figure("annual_admissions", path, title, cap, "headline")
 
 
@@ -287,17 +279,17 @@ def admissions_by_cause(d: RunData, out: Path) -> Figure | None:
         r = _series(d, d.comparator, c).set_index("period").reindex(d.years)["mean"].fillna(0).to_numpy()
         ax.bar(d.years, r, bottom=bottom, color=CAUSE_COLOURS.get(c), label=cause_label(c), width=0.65)
         bottom += r
-    ax.set_xlabel("Financial year")
-    ax.set_ylabel(f"{outcome_label(OUT.emergency_admissions)} per year")
+    ax.set_xlabel(say("fig_axis_financial_year"))
+    ax.set_ylabel(say("fig_axis_per_year", outcome=outcome_label(OUT.emergency_admissions)))
     ax.yaxis.set_major_formatter(_tick())
-    ax.set_title(f"{d.comparator_label} emergency admissions by cause")
+    title = say("fig_cause_title", comparator=d.comparator_label)
+    ax.set_title(title)
     ax.legend(frameon=False, ncol=len(causes), loc="upper center", bbox_to_anchor=(0.5, -0.14))
     ax.grid(axis="x", visible=False)
     _footer(fig, d, counts=True)
     path = out / "admissions_by_cause.png"
     _save(fig, path)
-    return Figure("admissions_by_cause", path, f"{d.comparator_label} emergency admissions by cause",
-                  "Mean admissions each financial year in the baseline, by cause of admission.", "baseline")
+    return Figure("admissions_by_cause", path, title, say("fig_cause_caption"), "baseline")
 
 
 def _deciles(d: RunData, scenario: str, outcome: str, measure: str) -> pd.DataFrame:
@@ -318,20 +310,19 @@ def rate_by_imd(d: RunData, out: Path) -> Figure | None:
     total = d.one(d.comparator, OUT.emergency_admissions_per_1000)
     if total is not None:
         m = total["mean"] * PER_1000_TO_FIGURE
-        ax.axhline(m, color="#c51b7d", ls="--", lw=1.8, label=f"All residents: {fmt(m, digits=0)}")
+        ax.axhline(m, color="#c51b7d", ls="--", lw=1.8, label=say("fig_all_residents", rate=fmt(m, digits=0)))
         ax.legend(frameon=False, loc="upper right")
     ax.set_xticks(range(1, 11))
-    ax.set_xlabel("IMD 2019 decile of home area (1 = most deprived 10%)")
+    ax.set_xlabel(say("fig_axis_imd_decile"))
     ax.set_ylabel(wrap(rate_label(OUT.emergency_admissions_per_1000), 28))
     ax.yaxis.set_major_formatter(_tick())
-    ax.set_title(f"{d.comparator_label} emergency admission rate by deprivation")
+    ax.set_title(say("fig_rate_by_imd_heading", comparator=d.comparator_label))
     ax.grid(axis="x", visible=False)
     _footer(fig, d, counts=False)
     path = out / "rate_by_imd.png"
     _save(fig, path)
-    return Figure("rate_by_imd", path, f"{d.comparator_label} emergency admission rate by deprivation decile",
-                  f"Emergency admissions {RATE_UNIT} over {d.whole}, by the IMD 2019 decile of the "
-                  "resident's LSOA, with 95% intervals.", "baseline")
+    return Figure("rate_by_imd", path, say("fig_rate_by_imd_title", comparator=d.comparator_label),
+                  say("fig_rate_by_imd_caption", rate_unit=RATE_UNIT, whole=d.whole), "baseline")
 
 
 def neighbourhood_rates(d: RunData, out: Path) -> Figure | None:
@@ -358,7 +349,7 @@ def neighbourhood_rates(d: RunData, out: Path) -> Figure | None:
         ax.set_xlim(0, hi * 1.04)
         if total is not None:
             ax.axvline(total["mean"] * PER_1000_TO_FIGURE, color="#1f3b73", ls="--", lw=1.8,
-                       label=f"All residents: {fmt(total['mean'] * PER_1000_TO_FIGURE, digits=0)}")
+                       label=say("fig_all_residents", rate=fmt(total["mean"] * PER_1000_TO_FIGURE, digits=0)))
         ax.xaxis.set_major_formatter(_tick())
         ax.set_xlabel(f"{rate_label(OUT.emergency_admissions_per_1000)}, {d.whole}")
         ax.grid(axis="y", visible=False)
@@ -367,19 +358,16 @@ def neighbourhood_rates(d: RunData, out: Path) -> Figure | None:
                           fontsize=11)
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=matplotlib.colors.Normalize(0, 100))
     cb = fig.colorbar(sm, ax=[a[0] for a in axes], pad=0.02, fraction=0.03, aspect=40)
-    cb.set_label("% of residents in Core20 areas")
+    cb.set_label(say("fig_axis_core20_share"))
     cb.set_ticks([0, 25, 50, 75, 100])
-    title = f"{d.comparator_label} emergency admission rate by neighbourhood"
+    title = say("fig_neighbourhood_rates_title", comparator=d.comparator_label)
     fig.suptitle(wrap(title, 60), fontsize=16, fontweight="bold")
     _footer(fig, d, counts=False)
     path = out / "neighbourhood_rates.png"
     _save_as_laid_out(fig, path)
-    split = len(panels) > 1
-    return Figure("neighbourhood_rates", path, title,
-                  f"Neighbourhoods ranked by their {d.comparator} admission rate ({RATE_UNIT}, 95% intervals)"
-                  + (", in panels of at most "f"{MAX_ROWS} by place" if split else "")
-                  + "; darker bars have more residents in the 20% most deprived areas of England (Core20).",
-                  "baseline")
+    cap = say("fig_neighbourhood_rates_caption", comparator=d.comparator, rate_unit=RATE_UNIT,
+              split=len(panels) > 1, max_rows=MAX_ROWS)
+    return Figure("neighbourhood_rates", path, title, cap, "baseline")
 
 
 def life_expectancy(d: RunData, out: Path) -> Figure | None:
@@ -406,16 +394,15 @@ def life_expectancy(d: RunData, out: Path) -> Figure | None:
         return None
     ax.set_xticks(range(1, 6), ["1\nmost deprived", "2", "3", "4", "5\nleast deprived"])
     ax.set_xlim(0.5, 5.5)
-    ax.set_xlabel("IMD 2019 quintile of home area")
+    ax.set_xlabel(say("fig_axis_imd_quintile"))
     ax.set_ylabel(outcome_label(OUT.life_expectancy))
-    ax.set_title("Life expectancy by deprivation and sex (baseline)")
+    ax.set_title(say("fig_life_expectancy_heading"))
     ax.legend(frameon=False, loc="upper left")
     _footer(fig, d, counts=False)
     path = out / "life_expectancy.png"
     _save(fig, path)
-    return Figure(OUT.life_expectancy, path, "Life expectancy by deprivation quintile and sex",
-                  f"Period life expectancy at birth from the simulated deaths over {d.whole}, with 95% "
-                  "intervals.", "baseline")
+    return Figure(OUT.life_expectancy, path, say("fig_life_expectancy_title"),
+                  say("fig_life_expectancy_caption", whole=d.whole), "baseline")
 
 
 def target_baseline(d: RunData, out: Path) -> Figure | None:
@@ -443,18 +430,15 @@ def target_baseline(d: RunData, out: Path) -> Figure | None:
             ax.scatter([], [], color=cols[p], s=80, label=p)
         ax.legend(frameon=False, fontsize=10.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3,
                   title="Place", title_fontsize=11)
-    ax.set_xlabel("Residents living in Core20 areas (%)")
+    ax.set_xlabel(say("fig_target_baseline_axis"))
     ax.set_ylabel(wrap(rate_label(OUT.emergency_admissions_per_1000), 28))
     ax.yaxis.set_major_formatter(_tick())
-    title = "Where to target: admission rate and deprivation by neighbourhood"
+    title = say("fig_target_baseline_title")
     ax.set_title(wrap(title, 56))
     _footer(fig, d, counts=False, intervals=False)
     path = out / "target_baseline.png"
     _save(fig, path)
-    return Figure("target_baseline", path, title,
-                  "Each bubble is a neighbourhood (size: residents). Top right: high admission rates and many "
-                  "residents in the most deprived areas. The dashed line is the rate for all residents.",
-                  "baseline")
+    return Figure("target_baseline", path, title, say("fig_target_baseline_caption"), "baseline")
 
 
 def avoided_by_neighbourhood(d: RunData, out: Path) -> Figure | None:
@@ -501,17 +485,14 @@ def avoided_by_neighbourhood(d: RunData, out: Path) -> Figure | None:
             if j:
                 ax.tick_params(axis="y", left=False, labelleft=False)
         row_axes[0].set_yticks(y, labels, fontsize=NAME_FONT)
-    fig.supxlabel(f"Emergency admissions avoided over {d.whole} (each scenario on its own scale)", fontsize=12.5)
-    title = "Emergency admissions avoided by neighbourhood"
+    fig.supxlabel(say("fig_avoided_by_neighbourhood_axis", whole=d.whole), fontsize=12.5)
+    title = say("fig_avoided_by_neighbourhood_title")
     fig.suptitle(title, fontsize=16, fontweight="bold")
     _footer(fig, d, counts=True)
     path = out / "avoided_by_neighbourhood.png"
     _save_as_laid_out(fig, path)
-    return Figure("avoided_by_neighbourhood", path, title,
-                  f"Admissions avoided over {d.whole} ({d.comparator} minus scenario, paired by replicate), "
-                  "neighbourhoods ranked by the average over the scenarios; each scenario has its own scale. "
-                  "Whiskers are 95% intervals; bars left of zero mean more admissions than the "
-                  f"{d.comparator}.", "scenario")
+    cap = say("fig_avoided_by_neighbourhood_caption", whole=d.whole, comparator=d.comparator)
+    return Figure("avoided_by_neighbourhood", path, title, cap, "scenario")
 
 
 def avoided_by_imd(d: RunData, out: Path) -> Figure | None:
@@ -530,20 +511,18 @@ def avoided_by_imd(d: RunData, out: Path) -> Figure | None:
                yerr=_err(-r["upper"], -r["mean"], -r["lower"]), capsize=3, ecolor="#333333")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(range(1, 11))
-    ax.set_xlabel("IMD 2019 decile of home area (1 = most deprived 10%)")
-    ax.set_ylabel(wrap(f"Admissions avoided {RATE_UNIT}", 28))
+    ax.set_xlabel(say("fig_axis_imd_decile"))
+    ax.set_ylabel(wrap(say("fig_axis_avoided_rate", rate_unit=RATE_UNIT), 28))
     ax.yaxis.set_major_formatter(_tick())
-    ax.set_title("Reduction in emergency admission rate by deprivation")
+    ax.set_title(say("fig_avoided_by_imd_heading"))
     ax.grid(axis="x", visible=False)
     if k > 1:
         ax.legend(frameon=False, ncol=min(k, 3), loc="upper center", bbox_to_anchor=(0.5, -0.14))
     _footer(fig, d, counts=False)
     path = out / "avoided_by_imd.png"
     _save(fig, path)
-    return Figure("avoided_by_imd", path, "Reduction in emergency admission rate by deprivation decile",
-                  f"Fall in the admission rate against the {d.comparator} in each IMD decile ({RATE_UNIT}, "
-                  "95% intervals). Taller bars on the left mean the benefit goes mostly to the most deprived.",
-                  "scenario")
+    return Figure("avoided_by_imd", path, say("fig_avoided_by_imd_title"),
+                  say("fig_avoided_by_imd_caption", comparator=d.comparator, rate_unit=RATE_UNIT), "scenario")
 
 
 def deprivation_gap(d: RunData, out: Path) -> Figure | None:
@@ -572,12 +551,13 @@ def deprivation_gap(d: RunData, out: Path) -> Figure | None:
     a1.set_xticks(range(2), [g[1] for g in groups], fontsize=11)
     a1.set_ylabel(wrap(rate_label(OUT.emergency_admissions_per_1000), 28))
     a1.yaxis.set_major_formatter(_tick())
-    a1.set_title(wrap(f"{d.comparator_label} rate", 20), fontsize=14)
+    a1.set_title(wrap(say("fig_gap_rate_heading", comparator=d.comparator_label), 20), fontsize=14)
     a1.grid(axis="x", visible=False)
     gap0 = d.one(d.comparator, OUT.core20_gap_admissions)
     if gap0 is not None:
-        a1.text(0.5, -0.2, wrap(f"Age-standardised gap: {fmt(gap0['mean'] * PER_1000_TO_FIGURE, digits=0)} "
-                                f"{RATE_UNIT}", 26), transform=a1.transAxes, ha="center", va="top", fontsize=11)
+        gap_now = fmt(gap0["mean"] * PER_1000_TO_FIGURE, digits=0)
+        words = say("fig_gap_standardised", gap=gap_now, rate_unit=RATE_UNIT)
+        a1.text(0.5, -0.2, wrap(words, 26), transform=a1.transAxes, ha="center", va="top", fontsize=11)
     w = 0.8 / len(diffs)
     gap_lines: list[tuple[str, str]] = []
     for i, (sc, rows) in enumerate(diffs.items()):
@@ -592,27 +572,24 @@ def deprivation_gap(d: RunData, out: Path) -> Figure | None:
                               colour(d, sc)))
     a2.axhline(0, color="black", lw=0.8)
     a2.set_xticks(range(2), [g[1] for g in groups], fontsize=11)
-    a2.set_ylabel(wrap(f"Admissions avoided {RATE_UNIT}", 28))
+    a2.set_ylabel(wrap(say("fig_axis_avoided_rate", rate_unit=RATE_UNIT), 28))
     a2.yaxis.set_major_formatter(_tick())
-    a2.set_title(f"Fall in each rate against the {d.comparator}", fontsize=14)
+    a2.set_title(say("fig_gap_fall_heading", comparator=d.comparator), fontsize=14)
     a2.grid(axis="x", visible=False)
     if gap_lines:
-        a2.text(0.5, -0.16, f"Change in the Core20 gap, {RATE_UNIT} (negative = narrower):",
+        a2.text(0.5, -0.16, say("fig_gap_change_heading", rate_unit=RATE_UNIT),
                 transform=a2.transAxes, ha="center", va="top", fontsize=11)
     for i, (text, c) in enumerate(gap_lines):
         a2.text(0.5, -0.23 - 0.06 * i, text, transform=a2.transAxes, ha="center", va="top", fontsize=11, color=c)
     if len(diffs) > 1 and not gap_lines:  # otherwise the coloured lines under the panel name the scenarios
         a2.legend(frameon=False, fontsize=10.5, loc="best")
-    fig.suptitle("Does the deprivation gap narrow? Core20 against the rest", fontsize=17, fontweight="bold")
+    fig.suptitle(say("fig_deprivation_gap_heading"), fontsize=17, fontweight="bold")
     _footer(fig, d, counts=False)
     path = out / "deprivation_gap.png"
     fig.savefig(path, dpi=DPI)  # fixed margins: tight_layout would squeeze the notes under the axes
     plt.close(fig)
-    return Figure("deprivation_gap", path, "Change in the deprivation gap: Core20 against the rest",
-                  f"Left: the {d.comparator}'s admission rate in Core20 areas and elsewhere ({RATE_UNIT}); the "
-                  "scenarios change it by less than the width of a line, so it is drawn once. Right: the fall in "
-                  "each rate under each scenario. The gap narrows when a scenario's Core20 bar is taller than "
-                  "its bar for the rest of the population.", "scenario")
+    cap = say("fig_deprivation_gap_caption", comparator=d.comparator, rate_unit=RATE_UNIT)
+    return Figure("deprivation_gap", path, say("fig_deprivation_gap_title"), cap, "scenario")
 
 
 def cost_effectiveness(d: RunData, out: Path) -> Figure | None:
@@ -651,22 +628,21 @@ def cost_effectiveness(d: RunData, out: Path) -> Figure | None:
     y0, y1 = min(y0, -0.15 * abs(y1)), max(y1, 0.15 * abs(y0))
     threshold_lines(ax, (x0, x1), (y0, y1))
     kw = {"fontsize": 11, "color": "#999999", "transform": ax.transAxes, "zorder": 1}
-    ax.text(0.98, 0.02, "Saves money and gains health", ha="right", va="bottom", **kw)
-    ax.text(0.98, 0.98, "Costs more, gains health", ha="right", va="top", **kw)
-    ax.text(0.02, 0.98, "Costs more, loses health", ha="left", va="top", **kw)
+    ax.text(0.98, 0.02, say("fig_ce_saves_gains"), ha="right", va="bottom", **kw)
+    ax.text(0.98, 0.98, say("fig_ce_costs_gains"), ha="right", va="top", **kw)
+    ax.text(0.02, 0.98, say("fig_ce_costs_loses"), ha="left", va="top", **kw)
     ax.yaxis.set_major_formatter(_tick(money=True))
-    ax.set_xlabel(outcome_label(q_name) if q_name == OUT.qalys_gained else "QALYs gained")
-    ax.set_ylabel(wrap("Net cost (£; below zero = net saving)", 30))
-    ax.set_title("Cost-effectiveness plane")
+    ax.set_xlabel(outcome_label(q_name) if q_name == OUT.qalys_gained else say("fig_ce_qalys_axis"))
+    ax.set_ylabel(wrap(say("fig_ce_cost_axis"), 30))
+    title = say("fig_cost_effectiveness_title")
+    ax.set_title(title)
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(THRESHOLD_STYLE),
-              fontsize=11.5, title="Cost-effective below the line, at", title_fontsize=11.5)
+              fontsize=11.5, title=say("fig_ce_threshold_legend"), title_fontsize=11.5)
     _footer(fig, d, counts=True)
     path = out / "cost_effectiveness.png"
     _save(fig, path)
-    return Figure("cost_effectiveness", path, "Cost-effectiveness plane",
-                  f"Net cost against QALYs gained over {d.whole} for each scenario, with 95% intervals on both. "
-                  "A scenario below a threshold line is cost-effective at that value of a QALY (NICE: £20,000 "
-                  "to £30,000; the shaded area is below £20,000).", "scenario")
+    cap = say("fig_cost_effectiveness_caption", whole=d.whole)
+    return Figure("cost_effectiveness", path, title, cap, "scenario")
 
 
 def target_scenarios(d: RunData, out: Path) -> Figure | None:
@@ -699,22 +675,21 @@ def target_scenarios(d: RunData, out: Path) -> Figure | None:
         ax.set_title(wrap(scenario_label(sc), 34), fontsize=13.5)
         ax.xaxis.set_major_formatter(_tick())
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
-        ax.set_xlabel(wrap(f"{d.comparator_label} admissions {RATE_UNIT}", 34), fontsize=11.5)
-        ax.set_ylabel(wrap(f"Avoided {RATE_UNIT}", 24), fontsize=11.5)
+        need = say("fig_target_need_axis", comparator=d.comparator_label, rate_unit=RATE_UNIT)
+        ax.set_xlabel(wrap(need, 34), fontsize=11.5)
+        ax.set_ylabel(wrap(say("fig_target_benefit_axis", rate_unit=RATE_UNIT), 24), fontsize=11.5)
     for ax in list(axes.flat)[k:]:
         ax.set_visible(False)
     if sc_map is not None:
         cb = fig.colorbar(sc_map, ax=axes.ravel().tolist(), pad=0.01, fraction=0.04, aspect=40)
-        cb.set_label("% of residents in Core20 areas")
-    title = "Where to target: benefit against need, by neighbourhood"
+        cb.set_label(say("fig_axis_core20_share"))
+    title = say("fig_target_scenarios_title")
     fig.suptitle(title, fontsize=16, fontweight="bold")
     _footer(fig, d, counts=False, intervals=False)
     path = out / "target_scenarios.png"
     _save_as_laid_out(fig, path)
-    return Figure("target_scenarios", path, title,
-                  "Each bubble is a neighbourhood (size: residents; colour: share in Core20 areas; rates "
-                  f"{RATE_UNIT}). Neighbourhoods top right have high need and gain most per resident; the three "
-                  "that gain most are named.", "scenario")
+    cap = say("fig_target_scenarios_caption", rate_unit=RATE_UNIT)
+    return Figure("target_scenarios", path, title, cap, "scenario")
 
 
 def validation(d: RunData, out: Path) -> Figure | None:
@@ -736,19 +711,18 @@ def validation(d: RunData, out: Path) -> Figure | None:
     ax.set_yticks(y, names, fontsize=11)
     ax.set_ylim(len(v) - 0.5, -0.5)
     ax.grid(axis="y", visible=False)
-    ax.set_xlabel("Simulated ÷ published (grey band: tolerance)")
-    ax.scatter([], [], c="#1b7837", label="within tolerance")
-    ax.scatter([], [], c="#c51b7d", label="outside tolerance")
+    ax.set_xlabel(say("fig_validation_axis"))
+    ax.scatter([], [], c="#1b7837", label=say("fig_validation_legend", within=True))
+    ax.scatter([], [], c="#c51b7d", label=say("fig_validation_legend", within=False))
     ax.legend(frameon=False, loc="lower left", fontsize=11)
-    fig.suptitle(wrap(f"Baseline against published figures: {int(ok.sum())} of {len(v)} within tolerance", 60),
+    fig.suptitle(wrap(say("fig_validation_heading", passed=int(ok.sum()), targets=len(v)), 60),
                  fontsize=16, fontweight="bold")
     fig.tight_layout()
     path = out / "validation.png"
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
-    return Figure("validation", path, "Baseline against published figures",
-                  "Each target's simulated value divided by the published value (first projection year); 1 is a "
-                  "perfect match; the grey band is the tolerance.", "validation")
+    cap = say("fig_validation_caption")
+    return Figure("validation", path, say("fig_validation_title"), cap, "validation")
 
 
 ALL: list[Callable[[RunData, Path], Figure | None]] = [

@@ -11,12 +11,11 @@ from functools import cache
 from ..analysis.summary import stratum_parts
 from ..outcomes import registry
 from ..processes.plan import ADMISSION_CAUSES
+from .pages import say
 
 CAUSE_OUTCOMES = tuple(r.name for r in ADMISSION_CAUSES)
 # what an observational evaluation would claim for the same participants, shown beside the model's figure
-COMPARISON_SUFFIXES = {"_ottawa_implied_readmissions_avoided":
-                       "readmissions avoided that the Ottawa observational evaluation would imply for the "
-                       "same treated smokers (for comparison with 'Emergency admissions avoided')"}
+COMPARISON_SUFFIXES = ("_ottawa_implied_readmissions_avoided",)
 
 
 # condition codes in the processes' declared labels ('New cases: htn'), as a reader says them
@@ -56,9 +55,9 @@ def outcome_label(outcome: str, prefixes: Sequence[str] = ()) -> str:
     declared = label_table().get(outcome)
     if declared is not None:
         return declared
-    for suffix, words in COMPARISON_SUFFIXES.items():
+    for suffix in COMPARISON_SUFFIXES:
         if outcome.endswith(suffix):
-            return f"{scenario_label(outcome[: -len(suffix)])}: {words}"
+            return f"{scenario_label(outcome[: -len(suffix)])}: {say('label_ottawa_comparison')}"
     for p in sorted(prefixes, key=len, reverse=True):
         if outcome.startswith(p + "_"):
             rest = outcome[len(p) + 1:]
@@ -161,22 +160,12 @@ def _place_words(tokens: Sequence[str]) -> str:
     return " ".join(out)
 
 
-TARGET_MEASURES = {
-    "admissions_rate": "Emergency admission rate", "falls_admissions_per_100k_65": "Falls admissions",
-    "hip_fractures_per_100k_65": "Hip fractures", "frailty_any": "Frailty (any)", "frailty_severe": "Severe frailty",
-    "smoking": "Smoking", "multimorbidity": "Two or more conditions",
-    "multimorbidity_ratio_q1_q5": "Two or more conditions: most against least deprived",
-    "diagnosed_htn_adults": "Hypertension recorded, adults", "diagnosed_copd_all": "COPD prevalence",
-    "le_sii": "Life expectancy gap (slope index)", "le": "Life expectancy", "population_growth": "Population growth",
-}
-
-
 def target_label(target: str, measure: str | None = None) -> str:
     """A validation target in words, from its measure and the parts of its name:
     'admissions_53_66_q1' -> 'Emergency admission rate, ages 53–66, IMD quintile 1'."""
     tokens = target.lower().split("_")
-    head = TARGET_MEASURES.get(measure or "")
-    if head is None:
+    head = say("label_target_measure", measure=measure or "")
+    if not head:
         return target.replace("_", " ").capitalize()
     known = set((measure or "").split("_")) | {"admissions", "fractures", "hip", "falls", "any", "severe",
                                                "prevalence", "recorded", "hypertension", "growth", "adults", "vs"}

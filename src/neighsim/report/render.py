@@ -50,49 +50,48 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
     byk = {f.key: f for f in figs}
     b: list[Block] = []
     name = (d.manifest.get("config") or {}).get("name") or d.ics_area
-    b.append(Block("h1", f"Neighbourhood simulation report: {d.coverage}"))
-    when = d.manifest.get("finished") or d.manifest.get("created") or "unknown time"
-    sc_text = ", ".join(scenario_label(s) for s in d.scenarios) or "none (baseline only)"
+    b.append(Block("h1", say("report_h1", coverage=d.coverage)))
     b.append(Block("list", css="facts", items=[
-        *([] if d.is_ics else [f"This report is for {d.coverage}, one part of the run"]),
-        f"Area simulated: {d.ics_coverage}" + ("" if d.ics_coverage == name else f" (part of {name})"),
-        f"Projection: {d.years[0] if d.years else ''} to {d.years[-1] if d.years else ''} ({d.whole}), "
-        f"by financial year",
-        f"Scenarios compared with the {d.comparator}: {sc_text}",
-        f"Replicates: {d.replicates if d.replicates is not None else 'not recorded'}"
-        + (f"; residents simulated: {d.scale:.0%} (scale {d.scale:g})" if d.scale is not None else "")
-        + (f", counts scaled up by {1 / d.scale:.3g} to stand for everyone" if d.scale_up and d.scale else ""),
-        f"Run finished {when}; report written {dt.datetime.now().isoformat(timespec='seconds')}",
+        *([] if d.is_ics else [say("fact_part", coverage=d.coverage)]),
+        say("fact_area", simulated=d.ics_coverage, name="" if d.ics_coverage == name else name),
+        say("fact_projection", first=d.years[0] if d.years else "", last=d.years[-1] if d.years else "",
+            whole=d.whole),
+        say("fact_scenarios", comparator=d.comparator, scenarios=", ".join(scenario_label(s) for s in d.scenarios)),
+        say("fact_replicates", replicates="" if d.replicates is None else str(d.replicates),
+            share=f"{d.scale:.0%}" if d.scale is not None else "", scale=f"{d.scale:g}" if d.scale is not None else "",
+            factor=f"{1 / d.scale:.3g}" if d.scale_up and d.scale else ""),
+        say("fact_when", finished=d.manifest.get("finished") or d.manifest.get("created"),
+            written=dt.datetime.now().isoformat(timespec="seconds")),
     ]))
     from . import executive
 
     b.extend(executive.blocks(d))
-    b.append(Block("h2", "About this run"))
-    b.append(Block("h3", "Key messages"))
+    b.append(Block("h2", say("h_about")))
+    b.append(Block("h3", say("h_key_messages")))
     b.append(Block("list", items=_key_messages(d)))
-    b.append(Block("h3", "How to read the intervals"))
+    b.append(Block("h3", say("h_intervals")))
     b.append(Block("note", say("interval_note", psa=bool(d.manifest.get("psa")))))
     if d.notes:
-        b.append(Block("h3", "Before quoting these numbers"))
+        b.append(Block("h3", say("h_before_quoting")))
         b.append(Block("list", items=d.notes))
     if economics_scenarios(d) and not is_psa(d):
         b.append(Block("warning", not_psa_warning(d)))
 
     sc_desc = _scenario_descriptions(d)
     if sc_desc:
-        b.append(Block("h3", "Scenarios compared"))
+        b.append(Block("h3", say("h_scenarios")))
         b.append(Block("table", table=sc_desc))
     b.extend(Block("warning", w) for w in fairness.warnings(d))
 
     # 1. headline
-    b.append(Block("h2", "1. Headline results"))
+    b.append(Block("h2", say("h_headline")))
     head = tables.headline(d)
     if d.scenarios:
         b.append(Block("p", say("headline_intro", whole=d.whole, coverage=d.coverage, comparator=d.comparator)))
         b.append(Block("table", table=_impact_table(d, head)))
     else:
         b.append(Block("p", say("baseline_only")))
-    b.append(Block("h3", f"{d.comparator_label} projection, {d.whole}"))
+    b.append(Block("h3", say("h_comparator_projection", label=d.comparator_label, whole=d.whole)))
     b.append(Block("table", table=_baseline_table(head)))
     _fig(b, byk, "annual_admissions")
     from .contributions import blocks as contribution_blocks
@@ -100,41 +99,38 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
     b.extend(contribution_blocks(d, byk))
 
     # 2. where and for whom
-    b.append(Block("h2", "2. Where and for whom"))
+    b.append(Block("h2", say("h_where")))
     b.extend(_by_place_blocks(d))
     if d.scenarios:
         for k in ("avoided_by_neighbourhood", "target_scenarios", "avoided_by_imd", "deprivation_gap"):
             _fig(b, byk, k)
     else:
-        b.append(Block("p", "Needs at least one scenario: with the baseline only, see section 5 for where "
-                            "admission rates are highest."))
+        b.append(Block("p", say("where_needs_scenario")))
     nb = _neighbourhood_table(d)
     if nb is not None:
-        b.append(Block("h3", "By neighbourhood"))
+        b.append(Block("h3", say("h_by_neighbourhood")))
         b.append(Block("table", table=nb))
     dep = _deprivation_table(d)
     if dep is not None:
-        b.append(Block("h3", "By deprivation"))
+        b.append(Block("h3", say("h_by_deprivation")))
         b.append(Block("table", table=dep))
 
     # 3. delivery and costs
-    b.append(Block("h2", "3. Delivery, costs and value"))
+    b.append(Block("h2", say("h_delivery")))
     act = _activity_table(d)
     if act is not None:
-        b.append(Block("h3", "What each scenario delivered"))
+        b.append(Block("h3", say("h_delivered")))
         b.append(Block("table", table=act))
     b.extend(_places_blocks(d))
     ct = _cost_table(d)
     if not d.scenarios:
-        b.append(Block("p", "Costs avoided, net cost, return on investment and QALYs gained need a scenario to "
-                            "compare with the baseline; this run has none."
-                            + (" The baseline's own cost and QALY totals follow." if ct is not None else "")))
+        b.append(Block("p", say("costs_need_scenario", totals_follow=ct is not None)))
     elif ct is None:
-        b.append(Block("p", "No cost, return-on-investment or QALY outcomes in this folder."))
+        b.append(Block("p", say("no_cost_outcomes")))
     _fig(b, byk, "cost_effectiveness")
     hz = _horizon_table(d)
     if hz is not None:
-        b.append(Block("h3", "Costs and savings by payback horizon"))
+        b.append(Block("h3", say("h_horizons")))
         b.append(Block("table", table=hz))
     elif ct is not None:
         b.append(Block("table", table=ct))
@@ -143,31 +139,28 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
     b.extend(business_case_blocks(d, byk, 4))
 
     # 5. baseline picture
-    b.append(Block("h2", "5. The baseline picture"))
-    b.append(Block("p", "What happens with no new intervention: the need each scenario acts on."))
+    b.append(Block("h2", say("h_baseline")))
+    b.append(Block("p", say("baseline_picture")))
     for k in ("admissions_by_cause", "rate_by_imd", "neighbourhood_rates", "target_baseline", OUT.life_expectancy):
         _fig(b, byk, k)
 
     # 6. validation
-    b.append(Block("h2", "6. Validation against published figures"))
+    b.append(Block("h2", say("h_validation")))
     vt = _validation_table(d)
     if vt is None:
-        b.append(Block("p", "No validation.csv in this folder: run `neighsim validate --out FOLDER` with the "
-                            "same settings to compare the baseline with published figures."))
+        b.append(Block("p", say("no_validation")))
     else:
         v = d.validation
         assert v is not None
         n_ok = int(v["pass"].sum()) if "pass" in v else 0
-        b.append(Block("p", f"{n_ok} of {len(v)} targets are within tolerance. The simulated value is for the "
-                            "first projection year (the final year is shown for drift); tolerances are "
-                            "relative (a fraction of the published value) or absolute, as listed."))
+        b.append(Block("p", say("validation_summary", within=n_ok, total=len(v))))
         _fig(b, byk, "validation")
         b.append(Block("table", table=vt))
 
     # appendices
-    b.append(Block("h2", "Appendix A. Methods and assumptions"))
+    b.append(Block("h2", say("h_methods")))
     b.extend(_methods(d))
-    b.append(Block("h2", "Appendix B. Run provenance"))
+    b.append(Block("h2", say("h_provenance")))
     b.append(Block("table", table=Table(["Item", "Value"], [[k, str(v)] for k, v in tables.provenance(d)],
                                         numeric_from=99)))
     return b
@@ -236,11 +229,10 @@ def _by_place_blocks(d: RunData) -> list[Block]:
     places = sorted(set(d.rows(level="place", scenario=d.comparator, outcome=OUT.person_years)["area"]))
     if len(places) < 2:
         return []
-    out = [Block("p", "The headline for each place, from the same runs (the whole report for one place, "
-                      "locality or neighbourhood: `neighsim report DIR --area NAME`).")]
+    out = [Block("p", say("by_place_intro"))]
     for place in places:
         pd_ = d.for_area(place, "place")
-        out.append(Block("h3", f"{place}: five-year effects"))
+        out.append(Block("h3", say("h_place_effects", place=place)))
         out.append(Block("table", table=_impact_table(pd_, tables.headline(pd_))))
     return out
 
@@ -271,13 +263,8 @@ def _impact_table(d: RunData, head: pd.DataFrame) -> Table:
                 short = True
             row.append(cell)
         rows.append(row)
-    cap = ("– : not in this folder, or undefined in every replicate (for example no payback within the horizon, "
-           f"no QALY gain, or more admissions than the {d.comparator})."
-           + ("" if d.comparator == "baseline" else f" Every figure is a difference from {d.comparator_label}."))
-    if short:
-        cap += f" † based on n of the {d.replicates} replicates: in the others the figure is undefined."
-    return Table(["Five-year effect (95% interval)"] + [scenario_label(s) for s in d.scenarios], rows,
-                 caption=cap, css="impact")
+    cap = say("cap_impact", comparator=d.comparator, label=d.comparator_label, replicates=d.replicates, short=short)
+    return Table([say("col_impact")] + [scenario_label(s) for s in d.scenarios], rows, caption=cap, css="impact")
 
 
 def _baseline_table(head: pd.DataFrame) -> Table:
@@ -303,19 +290,17 @@ def _neighbourhood_table(d: RunData) -> Table | None:
         return None
     key = f"{d.scenarios[0]}_avoided_mean" if d.scenarios else "baseline_rate_mean"
     t = t.sort_values(key, ascending=False)
-    header = ["Neighbourhood", "Residents (end)", "Core20 %", f"{d.comparator_label} admissions per 1,000"]
+    header = ["Neighbourhood", "Residents (end)", "Core20 %", say("col_comparator_rate", label=d.comparator_label)]
     cols = [_col(t, "baseline_rate")]
     for sc in d.scenarios:
-        header.append(f"{scenario_label(sc)}: admissions avoided")
+        header.append(say("col_scenario_avoided", name=scenario_label(sc)))
         cols.append(_col(t, f"{sc}_avoided"))
     rows = []
     for i, (_, r) in enumerate(t.iterrows()):
         rows.append([r["area"], fmt(r["residents_end"]), fmt(100 * r["share_core20"], digits=0)
                      if pd.notna(r["share_core20"]) else "–"] + [c[i] for c in cols])
-    cap = (f"{d.comparator_label} rate per 1,000 person-years and admissions avoided over " + d.whole
-           + ("; ranked by admissions avoided in " + scenario_label(d.scenarios[0]) if d.scenarios
-              else "; ranked by baseline rate")
-           + ". Avoided per 1,000 residents is in results.xlsx (by neighbourhood).")
+    cap = say("cap_neighbourhoods", label=d.comparator_label, whole=d.whole,
+              ranked_by=scenario_label(d.scenarios[0]) if d.scenarios else "")
     return Table(header, rows, caption=cap, css="areas")
 
 
@@ -326,15 +311,12 @@ def _deprivation_table(d: RunData) -> Table | None:
     header = ["Group", "Person-years", f"{d.comparator_label} admissions", f"{d.comparator_label} per 1,000"]
     cols = [_col(t, "baseline_admissions"), _col(t, "baseline_rate")]
     for sc in d.scenarios:
-        header.append(f"{scenario_label(sc)}: avoided per 100,000")
+        header.append(say("col_scenario_avoided_100k", name=scenario_label(sc)))
         cols.append(_col(t, f"{sc}_avoided_per_1000", times=PER_100K))
     rows = [[r["group"], fmt(r[OUT.person_years])] + [c[i] for c in cols]
             for i, (_, r) in enumerate(t.iterrows())]
     return Table(header, rows, css="areas",
-                 caption=f"All residents of {d.coverage}, {d.whole}; rates per 1,000 person-years, their changes "
-                         "per 100,000. IMD 2019 "
-                         "decile and quintile 1 = most deprived; Core20 = the most deprived 20% of LSOAs in "
-                         "England. Counts avoided by group are in results.xlsx (by deprivation).")
+                 caption=say("cap_deprivation", coverage=d.coverage, whole=d.whole))
 
 
 def _scenario_descriptions(d: RunData) -> Table | None:
@@ -368,11 +350,8 @@ def _places_blocks(d: RunData) -> list[Block]:
     header, rows = fairness.table_rows(d)
     if not rows:
         return []
-    cap = (f"Totals over {d.whole} in this run (scaled like every count); places are those made available (a "
-           "scenario file's capacity is for the whole ICS at full scale, divided between neighbourhoods). "
-           "Compare scenarios only where places and money are alike: a warning above says where they are not.")
-    return [Block("h3", "Places, participants and money by area"),
-            Block("table", table=Table(header, rows, caption=cap, numeric_from=4))]
+    return [Block("h3", say("h_places")),
+            Block("table", table=Table(header, rows, caption=say("cap_places", whole=d.whole), numeric_from=4))]
 
 
 def _activity_table(d: RunData) -> Table | None:
@@ -382,8 +361,7 @@ def _activity_table(d: RunData) -> Table | None:
     rows = [[scenario_label(r["scenario"]), r["indicator"],
              fmt_interval(r["mean"], r["lower"], r["upper"], "cost" in r["outcome"])] for _, r in a.iterrows()]
     return Table(["Scenario", "Measure", "Five-year total (95% interval)"], rows, numeric_from=2,
-                 caption=f"Counts over {d.whole} as each intervention module records them (offers, uptake, "
-                         "participants, costs).")
+                 caption=say("cap_activity", whole=d.whole))
 
 
 def _horizon_table(d: RunData) -> Table | None:
@@ -400,9 +378,7 @@ def _horizon_table(d: RunData) -> Table | None:
                        if pd.notna(r[f"{o}_mean"]) else "–" for o, _, money in cols])
     first = d.years[0] if d.years else ""
     return Table(["Scenario", "Up to"] + [c[1] for c in cols], rows, numeric_from=2,
-                 caption=f"Cumulative from {first} to the year shown (the last row of each scenario is the whole "
-                         "horizon), paired with the baseline replicate by replicate; money and QALYs discounted "
-                         "as the model's economics settings say.")
+                 caption=say("cap_horizons", first=first))
 
 
 def _cost_table(d: RunData) -> Table | None:
@@ -418,10 +394,7 @@ def _cost_table(d: RunData) -> Table | None:
         rows.append([scenario_label(r["scenario"]), r["indicator"], r["measure"].replace("_", " "),
                      fmt_interval(r["mean"], r["lower"], r["upper"], money and r["measure"] != "percent_change")])
     return Table(["Scenario", "Outcome", "Measure", "Mean (95% interval)"], rows, numeric_from=3,
-                 caption=f"{d.whole}, {d.coverage}. 'difference' is scenario minus {d.comparator}; 'value' "
-                         "rows of paired outcomes (costs avoided, net cost, ROI, payback, QALYs gained, cost per "
-                         "outcome) already compare with the baseline, replicate by replicate, and are "
-                         "discounted. Yearly figures are in results.xlsx (costs sheet).")
+                 caption=say("cap_costs", whole=d.whole, coverage=d.coverage, comparator=d.comparator))
 
 
 def _validation_table(d: RunData) -> Table | None:
@@ -450,7 +423,7 @@ def _methods(d: RunData) -> list[Block]:
     b.append(Block("list", items=[f"{p.name} — {p.description}" for p in default_plan()]))
     ps = d.parameters_used
     counts = {k: sum(1 for p in ps if p.get("confidence") == k) for k in CONFIDENCE}
-    b.append(Block("h3", "Parameters and their sources"))
+    b.append(Block("h3", say("h_parameters")))
     b.append(Block("p", say("parameters_intro", used=len(ps), total=len(d.parameters), folder=d.parameters_dir,
                             marks="; ".join(f"{k} = {v} ({counts[k]})" for k, v in CONFIDENCE.items()),
                             n_assumptions=sum(1 for p in ps if p.get("assumption")))))
@@ -467,9 +440,8 @@ def _methods(d: RunData) -> list[Block]:
 
 
 def title_of(d: RunData) -> str:
-    return f"neighsim report: {d.coverage}" + (
-        f" — {', '.join(scenario_label(s) for s in d.scenarios)} against {d.comparator}" if d.scenarios
-        else " — baseline")
+    return say("page_title", coverage=d.coverage, comparator=d.comparator,
+               scenarios=", ".join(scenario_label(s) for s in d.scenarios))
 
 
 __all__ = ["Block", "Table", "outline", "title_of", "to_html", "to_markdown"]

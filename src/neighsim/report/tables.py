@@ -15,87 +15,81 @@ from ..outcomes import OUT
 from ..parameters import CONFIDENCE
 from .data import RunData
 from .labels import CAUSE_OUTCOMES, COMPARISON_SUFFIXES, is_money, scenario_label, stratum_label
+from .pages import say
 
 
 @dataclass(frozen=True)
 class Indicator:
     """One headline line: an outcome read for a stratum, with the sign that makes 'good' positive."""
 
-    label: str
+    key: str  # its words: a key of the tab_indicator macro (templates/tables.j2); "" for the outcome's own label
     outcome: str
     stratum: str = "all"
     sign: int = 1          # -1 turns a difference (scenario minus baseline) into "avoided"
     measure: str | None = None  # force a measure (percent_change); None lets RunData.effect decide
     fallback: Indicator | None = None  # read instead when the folder lacks this outcome
 
+    def label(self, d: RunData) -> str:
+        """The indicator in words: its own from the template, else the outcome's label."""
+        return say("tab_indicator", key=self.key) if self.key else d.label(self.outcome)
+
 
 BASELINE_INDICATORS = [
-    Indicator("Emergency admissions (whole horizon)", OUT.emergency_admissions),
-    Indicator("Emergency admissions per 1,000 person-years", OUT.emergency_admissions_per_1000),
-    Indicator("Age-standardised emergency admissions per 1,000 a year", OUT.asr_admissions_per_1000),
-    Indicator("Emergency bed days", OUT.bed_days),
-    Indicator("Falls admissions", OUT.admissions_falls),
-    Indicator("Hip fractures", OUT.hip_fractures),
-    Indicator("Deaths", OUT.deaths),
-    Indicator("Cost of emergency admissions (£, undiscounted)", OUT.cost_admissions),
-    Indicator("QALYs lived (undiscounted)", OUT.qalys),
-    Indicator("Admission rate, Core20 (per 1,000 person-years)", OUT.emergency_admissions_per_1000, "core20=yes"),
-    Indicator("Admission rate, outside Core20 (per 1,000 person-years)", OUT.emergency_admissions_per_1000,
-              "core20=no"),
-    Indicator("Core20 gap in age-standardised admission rate (per 1,000 a year)", OUT.core20_gap_admissions),
-    Indicator("Core20 ratio of age-standardised admission rates", OUT.core20_ratio_admissions),
-    Indicator("Slope index of inequality in admission rate (per 1,000 a year)", OUT.sii_admissions),
-    Indicator("Relative index of inequality in admission rate", OUT.rii_admissions),
-    Indicator("Life expectancy, males (years)", OUT.life_expectancy, "sex=male"),
-    Indicator("Life expectancy, females (years)", OUT.life_expectancy, "sex=female"),
-    Indicator("Slope index of inequality in life expectancy, males (years)", OUT.sii_life_expectancy, "sex=male"),
-    Indicator("Slope index of inequality in life expectancy, females (years)", OUT.sii_life_expectancy,
-              "sex=female"),
+    Indicator("admissions", OUT.emergency_admissions),
+    Indicator("admission_rate", OUT.emergency_admissions_per_1000),
+    Indicator("admission_rate_standardised", OUT.asr_admissions_per_1000),
+    Indicator("bed_days", OUT.bed_days),
+    Indicator("falls", OUT.admissions_falls),
+    Indicator("hip_fractures", OUT.hip_fractures),
+    Indicator("deaths", OUT.deaths),
+    Indicator("admission_costs", OUT.cost_admissions),
+    Indicator("qalys_lived", OUT.qalys),
+    Indicator("rate_core20", OUT.emergency_admissions_per_1000, "core20=yes"),
+    Indicator("rate_outside_core20", OUT.emergency_admissions_per_1000, "core20=no"),
+    Indicator("core20_gap", OUT.core20_gap_admissions),
+    Indicator("core20_ratio", OUT.core20_ratio_admissions),
+    Indicator("sii_admissions", OUT.sii_admissions),
+    Indicator("rii_admissions", OUT.rii_admissions),
+    Indicator("life_expectancy_male", OUT.life_expectancy, "sex=male"),
+    Indicator("life_expectancy_female", OUT.life_expectancy, "sex=female"),
+    Indicator("sii_life_expectancy_male", OUT.sii_life_expectancy, "sex=male"),
+    Indicator("sii_life_expectancy_female", OUT.sii_life_expectancy, "sex=female"),
 ]
 
 OUTCOME_INDICATORS = [
-    Indicator("Emergency admissions avoided", OUT.emergency_admissions, sign=-1),
-    Indicator("Change in emergency admissions (%)", OUT.emergency_admissions, measure="percent_change"),
-    Indicator("Emergency bed days avoided", OUT.bed_days, sign=-1),
-    Indicator("Falls admissions avoided", OUT.admissions_falls, sign=-1),
-    Indicator("Hip fractures avoided", OUT.hip_fractures, sign=-1),
-    Indicator("Deaths averted", OUT.deaths, sign=-1),
-    Indicator("Extra person-years lived (survivors of the programme)", OUT.survivor_person_years, measure="value"),
-    Indicator("Of the change in admissions: survivors' admissions (extra person-years x their age band's rate)",
-              OUT.survivor_admissions, measure="value"),
-    Indicator("Of the change in admissions: change among people alive either way", OUT.prevented_admissions,
-              measure="value"),
-    Indicator("Admission costs of survivors (£, undiscounted; part of the costs above)",
-              OUT.survivor_cost_admissions, measure="value"),
+    Indicator("admissions_avoided", OUT.emergency_admissions, sign=-1),
+    Indicator("admissions_change", OUT.emergency_admissions, measure="percent_change"),
+    Indicator("bed_days_avoided", OUT.bed_days, sign=-1),
+    Indicator("falls_avoided", OUT.admissions_falls, sign=-1),
+    Indicator("hip_fractures_avoided", OUT.hip_fractures, sign=-1),
+    Indicator("deaths_averted", OUT.deaths, sign=-1),
+    Indicator("survivor_years", OUT.survivor_person_years, measure="value"),
+    Indicator("survivor_admissions", OUT.survivor_admissions, measure="value"),
+    Indicator("prevented_admissions", OUT.prevented_admissions, measure="value"),
+    Indicator("survivor_costs", OUT.survivor_cost_admissions, measure="value"),
 ]
 MONEY_INDICATORS = [
-    Indicator("Intervention cost (£, undiscounted)", OUT.cost_intervention),
-    Indicator("Costs avoided (£, discounted; NHS and, where counted, social care)", OUT.costs_avoided,
-              fallback=Indicator("Admission costs avoided (£, undiscounted)", OUT.cost_admissions, sign=-1)),
-    Indicator("Net cost (£, discounted; negative = net saving)", OUT.net_cost),
-    Indicator("Return on investment, financial (£ of costs avoided per £1 of programme cost)", OUT.roi),
-    Indicator("Payback year (1 = 2026/27; blank = not within the horizon)", OUT.payback_year),
-    Indicator("QALYs gained (discounted)", OUT.qalys_gained,
-              fallback=Indicator("QALYs gained (undiscounted)", OUT.qalys)),
-    Indicator("Net cost per QALY gained (£)", OUT.cost_per_qaly),
-    Indicator("Net monetary benefit at £20,000 per QALY (£, discounted; positive = worth its cost)", OUT.nmb_20000),
-    Indicator("Net monetary benefit at £30,000 per QALY (£, discounted)", OUT.nmb_30000),
-    Indicator("Net cost per admission avoided (£)", OUT.cost_per_admission_avoided),
+    Indicator("intervention_cost", OUT.cost_intervention),
+    Indicator("costs_avoided", OUT.costs_avoided,
+              fallback=Indicator("admission_costs_avoided", OUT.cost_admissions, sign=-1)),
+    Indicator("net_cost", OUT.net_cost),
+    Indicator("roi", OUT.roi),
+    Indicator("payback_year", OUT.payback_year),
+    Indicator("qalys_gained", OUT.qalys_gained, fallback=Indicator("qalys_gained_undiscounted", OUT.qalys)),
+    Indicator("cost_per_qaly", OUT.cost_per_qaly),
+    Indicator("nmb_20000", OUT.nmb_20000),
+    Indicator("nmb_30000", OUT.nmb_30000),
+    Indicator("cost_per_admission_avoided", OUT.cost_per_admission_avoided),
 ]
 EQUITY_INDICATORS = [
-    Indicator("Change in admission rate, Core20 (per 1,000 person-years)", OUT.emergency_admissions_per_1000,
-              "core20=yes"),
-    Indicator("Change in admission rate, outside Core20 (per 1,000 person-years)",
-              OUT.emergency_admissions_per_1000, "core20=no"),
-    Indicator("Change in Core20 gap, age-standardised (per 1,000 a year; negative = gap narrows)",
-              OUT.core20_gap_admissions),
-    Indicator("Change in Core20 ratio of admission rates (negative = gap narrows)", OUT.core20_ratio_admissions),
-    Indicator("Change in slope index of inequality, admissions (negative = gap narrows)", OUT.sii_admissions),
-    Indicator("Change in relative index of inequality, admissions", OUT.rii_admissions),
-    Indicator("Change in slope index of inequality in life expectancy, males (years)", OUT.sii_life_expectancy,
-              "sex=male"),
-    Indicator("Change in slope index of inequality in life expectancy, females (years)", OUT.sii_life_expectancy,
-              "sex=female"),
+    Indicator("change_rate_core20", OUT.emergency_admissions_per_1000, "core20=yes"),
+    Indicator("change_rate_outside_core20", OUT.emergency_admissions_per_1000, "core20=no"),
+    Indicator("change_core20_gap", OUT.core20_gap_admissions),
+    Indicator("change_core20_ratio", OUT.core20_ratio_admissions),
+    Indicator("change_sii_admissions", OUT.sii_admissions),
+    Indicator("change_rii_admissions", OUT.rii_admissions),
+    Indicator("change_sii_life_expectancy_male", OUT.sii_life_expectancy, "sex=male"),
+    Indicator("change_sii_life_expectancy_female", OUT.sii_life_expectancy, "sex=female"),
 ]
 IMPACT_INDICATORS = OUTCOME_INDICATORS + MONEY_INDICATORS + EQUITY_INDICATORS
 
@@ -148,21 +142,21 @@ def _headline(d: RunData) -> pd.DataFrame:
         r = d.one(d.comparator, ind.outcome, "value", stratum=ind.stratum)
         if r is not None:
             rows.append({"section": COMPARATOR_SECTION, "group": 0, "scenario": d.comparator,
-                         "indicator": ind.label,
+                         "indicator": ind.label(d),
                          "mean": r["mean"], "lower": r["lower"], "upper": r["upper"], "n": r["n"],
                          "read_as": "value",
                          "outcome": ind.outcome, "stratum": ind.stratum, "period": d.whole,
                          "money": is_money(ind.outcome)})
     for sc in d.scenarios:
         parts, _ = participant_and_cost_outcomes(d, sc)
-        extra = [Indicator(d.label(o), o) for o in parts]
+        extra = [Indicator("", o) for o in parts]
         groups = [(0, OUTCOME_INDICATORS), (1, extra), (2, MONEY_INDICATORS), (3, EQUITY_INDICATORS)]
         for group, ind in ((g, i) for g, inds in groups for i in inds):
             r, how, used = _read(d, sc, ind)
             if r is None:
                 continue
             sign = used.sign if how == "difference" else 1
-            label = used.label if not (used.sign < 0 and how != "difference") else d.label(used.outcome)
+            label = used.label(d) if not (used.sign < 0 and how != "difference") else d.label(used.outcome)
             m, lo, hi = _signed(r, sign)
             rows.append({"section": "Impact against " + d.comparator, "group": group, "scenario": sc,
                          "indicator": label,
@@ -387,7 +381,7 @@ def provenance(d: RunData) -> list[tuple[str, object]]:
         ("Configuration file", cfg.get("source")),
         ("Area name", cfg.get("name")),
         ("Local authorities", ", ".join(pop.get("local_authorities") or []) or "all"),
-        ("Scale (fraction of residents)", pop.get("scale")),
+        (say("tab_provenance_scale"), pop.get("scale")),
         ("Start date", time.get("start")),
         ("Months", time.get("months")),
         ("Master seed", m.get("seed")),
@@ -409,7 +403,7 @@ def provenance(d: RunData) -> list[tuple[str, object]]:
         items.append((f"Scenario: {scenario_label(name)}", _scenario_words(desc)))
     used = m.get("parameters_used")
     if isinstance(used, list):
-        items.append(("Parameters read by the run", f"{len(used)} (listed in the assumptions appendix)"))
+        items.append((say("tab_provenance_parameters"), say("tab_provenance_parameters_count", n=len(used))))
     return [(k, v if isinstance(v, int | float) and not isinstance(v, bool) else str(v))
             for k, v in items if v not in (None, "")]
 
@@ -423,9 +417,9 @@ def _scenario_words(desc: object) -> str:
     for iv in desc.get("interventions") or []:
         if not isinstance(iv, dict):
             continue
-        target = (iv.get("targeting") or {}).get("label", "all")
-        cap = iv.get("capacity_set") or ("unlimited" if iv.get("capacity_per_year") is None
-                                         else f"{iv['capacity_per_year']:,.0f} a year")
-        parts.append(f"{iv.get('name') or iv.get('type')}: from {iv.get('start')}, targeting {target}, "
-                     f"eligible if {iv.get('eligibility')}, capacity {cap}, allocation {iv.get('allocation')}")
+        per_year = iv.get("capacity_per_year")
+        parts.append(say("tab_scenario_intervention", name=iv.get("name") or iv.get("type"), start=iv.get("start"),
+                         target=(iv.get("targeting") or {}).get("label", "all"), eligibility=iv.get("eligibility"),
+                         capacity_set=iv.get("capacity_set"), per_year=None if per_year is None else f"{per_year:,.0f}",
+                         allocation=iv.get("allocation")))
     return "; ".join(p for p in parts if p) + (f" (file {desc['file']})" if desc.get("file") else "")
