@@ -13,8 +13,8 @@ import pytest
 from neighsim.report import pages
 
 SRC = Path(pages.__file__).resolve().parents[1]
-# the modules that write what a reader sees in the report, the workbook and the optimiser's report
-WORDED = sorted((SRC / "report").glob("*.py")) + [SRC / "optimise" / "outputs.py"]
+# the modules that write what a reader sees in the report, the workbook and the optimiser's report and choices
+WORDED = sorted((SRC / "report").glob("*.py")) + [SRC / "optimise" / f for f in ("outputs.py", "rules.py", "solver.py")]
 MAX_WORDS = 3  # a literal of more words than this is wording, and belongs in a template
 
 

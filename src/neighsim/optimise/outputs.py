@@ -13,7 +13,7 @@ import yaml
 
 from ..report.pages import say
 from . import curves as cv
-from .solver import OBJECTIVE_LABELS, OBJECTIVES
+from .solver import OBJECTIVES, objective_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import Result
@@ -96,7 +96,7 @@ def _scenario_header(res: Result, yml: Path) -> str:
     """The comment at the top of allocation_scenario.yaml, ending with the command line that runs it (an argv,
     kept out of the wording so that the path is written as it is)."""
     head = say("opt_scenario_header", budget=f"{res.budget:,.0f}", cost_basis=res.cost_basis, area=res.area.name,
-               objective=OBJECTIVE_LABELS[res.objective], equity=res.equity.describe() if res.equity else "")
+               objective=objective_label(res.objective), equity=res.equity.describe() if res.equity else "")
     argv = ["neighsim", "run", str(yml), "--scale", f"{res.settings['scale']:g}", "--scale-up"]
     if not res.area.whole_ics:
         argv += [part for la in res.area.local_authorities for part in ("--la", f"'{la}'")]
@@ -181,7 +181,7 @@ def markdown(res: Result) -> str:
     cost = "cost" if res.cost_basis == "programme" else "cash"
     st = res.settings
     lines = [say("opt_md_heading", budget=f"{res.budget:,.0f}", area=res.area.name), ""]
-    lines.append(say("opt_md_objective", objective=OBJECTIVE_LABELS[res.objective], years=st["years"],
+    lines.append(say("opt_md_objective", objective=objective_label(res.objective), years=st["years"],
                      cash=cost == "cash", equity=res.equity.describe() if res.equity else "",
                      replicates=st["replicates"], curve_psa=st["curve_psa"], scale=f"{st['scale'] * 100:g}",
                      levels=", ".join(f"{x:.0%}" for x in st["levels"])))
@@ -241,7 +241,8 @@ def console(res: Result) -> list[str]:
     """The lines `neighsim optimise` prints at the end."""
     value = OBJECTIVES[res.objective]
     cost = "cost" if res.cost_basis == "programme" else "cash"
-    out = [say("opt_console_heading", budget=f"{res.budget:,.0f}", area=res.area.name, objective=OBJECTIVE_LABELS[res.objective],
+    out = [say("opt_console_heading", budget=f"{res.budget:,.0f}", area=res.area.name,
+               objective=objective_label(res.objective),
                equity=res.equity.describe() if res.equity else "")]
     for r in res.allocation.itertuples():
         out.append(f"  {r.intervention:<16} {r.area[:60]:<60} {r.level:>5.0%} {r.capacity:>9,.0f} places/yr "

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-RULES = {"everyone": "everyone (in proportion to population)", "core20": "Core20 only",
-         "need": "in proportion to need (baseline admissions)"}
+from ..report.pages import say
+
+RULES = ("everyone", "core20", "need")  # their words: opt_rule in templates/optimise.j2
 
 
 @dataclass
@@ -115,7 +116,8 @@ def make_rules(options: pd.DataFrame, curves: pd.DataFrame, neighbourhoods: pd.D
     share = (core20_share.set_index(["intervention", "neighbourhood"])["core20_share"]
              if len(core20_share) else pd.Series(dtype=float))
     out = []
-    for rule, label in RULES.items():
+    for rule in RULES:
+        label = say("opt_rule", rule=rule)
         ra = RuleAllocation(rule, label, {}, {}, core20=rule == "core20")
         for iv, money in spend.items():
             o = options[options["intervention"] == iv]
@@ -144,16 +146,10 @@ def make_rules(options: pd.DataFrame, curves: pd.DataFrame, neighbourhoods: pd.D
             keep = places > 0
             ra.places[iv] = {n: float(p) for n, p, kp in zip(nbs, places, keep, strict=True) if kp}
             ra.money[iv] = float(sum(fns[i](places[i]) for i in range(len(nbs)) if keep[i]))
-            if how == "over":
-                ra.notes.append(f"{label}: the smallest delivery of {iv} the rule can make costs more than its "
-                                f"£{money:,.0f} (part of it comes with any places): predicted £{ra.money[iv]:,.0f}")
-            elif how == "full" and ra.money[iv] < 0.98 * money:
-                ra.notes.append(f"{label}: {iv} can take only £{ra.money[iv]:,.0f} of its £{money:,.0f} (every "
-                                "neighbourhood at the most it could take)")
-            elif ra.money[iv] < 0.98 * money:
-                ra.notes.append(f"{label}: {iv} spends £{ra.money[iv]:,.0f} of its £{money:,.0f} in "
-                                f"{len(ra.places[iv])} neighbourhood(s): one more would pay the part that comes with "
-                                "any places beyond the money")
+            if how == "over" or ra.money[iv] < 0.98 * money:
+                ra.notes.append(say("opt_rule_note", rule=label, intervention=iv, how=how if how in ("over", "full")
+                                    else "short", spent=f"{ra.money[iv]:,.0f}", money=f"{money:,.0f}",
+                                    neighbourhoods=len(ra.places[iv])))
         if not ra.core20:
             ra.predicted = predict(curves, ra.places)
         out.append(ra)

@@ -25,10 +25,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import NeighsimError
+from ..report.pages import say
 
 OBJECTIVES = {"admissions": "admissions_avoided", "qalys": "qalys_gained", "nmb": "nmb_20000"}
-OBJECTIVE_LABELS = {"admissions": "emergency admissions avoided", "qalys": "QALYs gained",
-                    "nmb": "net monetary benefit at £20,000 per QALY"}
+
+
+def objective_label(objective: str) -> str:
+    """The objective in words (templates/optimise.j2)."""
+    return say("opt_objective", objective=objective)
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,7 @@ class Equity:
     share: float = 0.0
 
     def describe(self) -> str:
-        if self.kind == "gap-narrows":
-            return "the Core20 gap in emergency admission rates must not widen"
-        return f"at least {self.share:.0%} of the spend goes to Core20 residents"
+        return say("opt_equity", kind=self.kind, share=f"{self.share:.0%}")
 
     @property
     def text(self) -> str:

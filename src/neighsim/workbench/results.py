@@ -433,12 +433,12 @@ def _iv_label(name: str) -> str:
 
 def optimisation_heading(o: Optimisation) -> str:
     m = o.meta
-    from ..optimise.solver import OBJECTIVE_LABELS
+    from ..optimise.solver import objective_label
 
     eq = m.get("equity")
     s = m.get("settings") or {}
     return (f"£{float(m['budget']):,.0f} over {s.get('years', '?')} years in {m['area']['name']}, maximising "
-            f"{OBJECTIVE_LABELS.get(o.objective, o.objective)}; equity: {eq or 'none'}. Curves from "
+            f"{objective_label(o.objective)}; equity: {eq or 'none'}. Curves from "
             f"{s.get('replicates')} replicates at a {float(s.get('scale', 0)):.0%} sample scaled up; "
             f"{s.get('psa', 0)} PSA draws for the comparison.")
 
