@@ -27,6 +27,7 @@ import pandas as pd
 from ..config import LOCAL_AUTHORITIES, ICSConfig, _area_key, neighbourhood_table
 from ..errors import NeighsimError, warn
 from ..paths import project_root
+from ..wording import say
 
 BUILT_IN = ("health_checks", "tobacco", "warm_homes", "falls_pathway")
 METRICS = ("cost", "cash", "admissions_avoided", "qalys_gained", "nmb_20000", "gap_change", "core20_cost",
@@ -173,8 +174,7 @@ def resolve_interventions(items: list[str] | None, cfg: ICSConfig, area: Area) -
         notes = []
         fixed = (entry.get("cost") or {}).get("fixed_per_year", 0)
         if fixed not in (0, None):
-            notes.append(f"its fixed cost ({fixed} a year) is left out: it is shared between neighbourhoods by "
-                         "eligible residents, so it is not separable by neighbourhood")
+            notes.append(say("opt_note_fixed_cost", fixed=fixed))
             warn(f"--interventions: {p}: {notes[-1]}")
         cls = registry.get(spec.type)
         pop = ics_population(cfg)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..report.pages import say
+from ..wording import say
 from . import curves as cv
 from .solver import OBJECTIVES, objective_label
 

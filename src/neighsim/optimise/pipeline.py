@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import wording
 from ..config import ICSConfig
 from ..errors import NeighsimError
 from . import curves as cv
@@ -127,7 +128,7 @@ def optimise(cfg: ICSConfig, out: str | Path, budget: float, *, objective: str =
             top = {n: min(v, c.limit) for n, v in top.items()}
         top = {n: v for n, v in top.items() if v * cfg.population.scale >= 1.0}  # at least a place in the sample
         if not top:
-            notes.append(f"{c.name}: nobody took it up in the demand run at this scale; left out")
+            notes.append(wording.say("opt_note_no_uptake", intervention=c.name))
             continue
         for level in lv:
             name = f"opt_{c.name}_{cv.level_label(level)}"
@@ -179,8 +180,7 @@ def optimise(cfg: ICSConfig, out: str | Path, budget: float, *, objective: str =
     if sum(spend.values()) <= 0:
         ivs = sorted(options["intervention"].unique())
         spend = {iv: budget / len(ivs) for iv in ivs}
-        notes.append("the allocation buys nothing, so each rule spends the budget in equal parts on every "
-                     "intervention")
+        notes.append(wording.say("opt_note_equal_parts"))
     rules = make_rules(options, curves, nbh, spend, c20share, cost, cfg.population.scale, cfg.time.months / 12)
     notes += [n for r in rules for n in r.notes]
 

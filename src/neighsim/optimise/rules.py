@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..report.pages import say
+from ..wording import say
 
 RULES = ("everyone", "core20", "need")  # their words: opt_rule in templates/optimise.j2
 

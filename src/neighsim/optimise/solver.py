@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import NeighsimError
-from ..report.pages import say
+from ..wording import say
 
 OBJECTIVES = {"admissions": "admissions_avoided", "qalys": "qalys_gained", "nmb": "nmb_20000"}
 

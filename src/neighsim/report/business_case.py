@@ -22,9 +22,9 @@ import pandas as pd
 from ..analysis.economics import NMB_THRESHOLDS, ceac, icer, quadrant
 from ..outcomes import OUT
 from ..parameters import CONFIDENCE
+from ..wording import say
 from .data import RunData
 from .labels import fmt, fmt_interval, fmt_money, fmt_money_interval, scenario_label
-from .pages import say
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -41,9 +41,16 @@ TOP_TORNADO = 10
 TOP_ASSUMPTIONS = 5
 MIN_CONVERGENCE_DRAWS = 10
 
-# what the business case counts and leaves out, one item a line (templates/business_case.j2)
-VALUED = say("bc_valued").splitlines()
-NOT_VALUED = say("bc_not_valued").splitlines()
+
+
+def valued() -> list[str]:
+    """What the business case counts, an item a line (bc_valued)."""
+    return say("bc_valued").splitlines()
+
+
+def not_valued() -> list[str]:
+    """What the business case leaves out, an item a line (bc_not_valued)."""
+    return say("bc_not_valued").splitlines()
 
 
 @dataclass(frozen=True)
@@ -328,9 +335,9 @@ def blocks(d: RunData, byk: dict[str, Figure], number: int) -> list[Block]:
         b.extend(_scenario_blocks(d, sc, byk))
     b.append(Block("h3", say("bc_valued_heading")))
     b.append(Block("p", say("bc_valued_label", valued=True)))
-    b.append(Block("list", items=VALUED))
+    b.append(Block("list", items=valued()))
     b.append(Block("p", say("bc_valued_label", valued=False)))
-    b.append(Block("list", items=NOT_VALUED))
+    b.append(Block("list", items=not_valued()))
     b.append(Block("p", say("bc_not_cash")))
     return b
 

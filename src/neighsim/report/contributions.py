@@ -18,10 +18,10 @@ import pandas as pd
 
 from ..analysis.contributions import PREFIX
 from ..outcomes import OUT
+from ..wording import say
 from .data import RunData
 from .figures import PALETTE, Figure, _footer, _tick
 from .labels import fmt, fmt_interval, scenario_label, slug, wrap
-from .pages import say
 
 if TYPE_CHECKING:
     from openpyxl import Workbook

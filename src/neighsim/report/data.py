@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import NeighsimError
 from ..outcomes import OUT
-from .pages import say
+from ..wording import say
 
 SUMMARY_COLUMNS = ["scenario", "outcome", "period", "level", "area", "stratum", "measure",
                    "mean", "lower", "upper", "n"]

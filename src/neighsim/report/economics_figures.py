@@ -19,11 +19,11 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from ..analysis.economics import NMB_THRESHOLDS  # noqa: E402
 from ..outcomes import OUT  # noqa: E402
+from ..wording import say  # noqa: E402
 from . import business_case as bc  # noqa: E402
 from .data import RunData  # noqa: E402
 from .figures import Figure, _footer, _save, colour  # noqa: E402
 from .labels import fmt, fmt_money, scenario_label, slug, wrap  # noqa: E402
-from .pages import say  # noqa: E402
 
 THRESHOLD_STYLE = {20_000.0: ("#1b7837", "--"), 30_000.0: ("#762a83", ":")}
 LOW_COLOUR, HIGH_COLOUR = "#4e79a7", "#e15759"
@@ -216,7 +216,7 @@ def tornado_figure(d: RunData, out: Path, sc: str) -> Figure | None:
     plt.close(fig)
     sampled = scale is not None and isinstance(scale, int | float) and math.isfinite(scale) and scale < 1
     cap = say("econ_tornado_caption", scenario=scenario_label(sc), share=f"{scale:.0%}" if sampled else "",
-              factor=f"{1 / scale:.3g}" if sampled else "", scale=f"{scale:g}" if sampled else "", scaled=up)
+              factor=f"{1 / scale:.3g}" if sampled and scale > 0 else "", scale=f"{scale:g}" if sampled else "", scaled=up)
     return Figure(f"tornado:{sc}", path, say("econ_tornado_figure_title", scenario=scenario_label(sc)), cap,
                   "business case")
 

@@ -17,9 +17,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..outcomes import OUT
+from ..wording import say
 from . import tables
 from .data import AREA_LEVELS, RunData
-from .pages import say
 
 SHEETS = ["headline", "by year", "by neighbourhood", "by deprivation", "costs", "assumptions", "validation"]
 HEADER_FILL = PatternFill("solid", fgColor="123A6B")

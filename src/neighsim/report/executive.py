@@ -7,10 +7,10 @@ from __future__ import annotations
 import math
 
 from ..outcomes import OUT
+from ..wording import say
 from . import business_case as bc
 from .data import RunData
 from .labels import fmt, fmt_interval, fmt_money_interval, scenario_label
-from .pages import say
 from .render import Block, Table
 
 THRESHOLD = 20_000.0
@@ -46,7 +46,7 @@ def _caveats(d: RunData) -> list[str]:
 
     end = d.years[-1] if d.years else d.whole
     items = [say("caveat_horizon", whole=d.whole, end=end, beyond=d.has_outcome(OUT.qalys_beyond_horizon)),
-             say("caveat_perspective"), say("caveat_not_valued", items=bc.NOT_VALUED), say("caveat_cash"),
+             say("caveat_perspective"), say("caveat_not_valued", items=bc.not_valued()), say("caveat_cash"),
              bc.interval_source(d)]
     w = bc.draws(d)
     if bc.is_psa(d) and not w.empty and OUT.nmb_20000 in w:

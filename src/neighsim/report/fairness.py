@@ -15,9 +15,9 @@ from itertools import combinations
 
 import pandas as pd
 
+from ..wording import say
 from .data import RunData
 from .labels import fmt, fmt_interval, scenario_label
-from .pages import say
 
 THRESHOLD = 0.20
 MIN_PARTICIPANTS = 10.0

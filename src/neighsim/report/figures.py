@@ -20,6 +20,7 @@ from matplotlib.figure import Figure as MplFigure  # noqa: E402
 
 from ..analysis.summary import joint_stratum
 from ..outcomes import OUT
+from ..wording import say  # noqa: E402
 from .data import RunData  # noqa: E402
 from .labels import (  # noqa: E402
     CAUSE_OUTCOMES,
@@ -35,7 +36,6 @@ from .labels import (  # noqa: E402
     target_label,
     wrap,
 )
-from .pages import say  # noqa: E402
 from .tables import by_area  # noqa: E402
 
 BASE_COLOUR = "#3b3b3b"

@@ -11,7 +11,7 @@ from functools import cache
 from ..analysis.summary import stratum_parts
 from ..outcomes import registry
 from ..processes.plan import ADMISSION_CAUSES
-from .pages import say
+from ..wording import say
 
 CAUSE_OUTCOMES = tuple(r.name for r in ADMISSION_CAUSES)
 # what an observational evaluation would claim for the same participants, shown beside the model's figure

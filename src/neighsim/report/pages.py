@@ -9,7 +9,7 @@ import html
 import re
 from collections.abc import Iterable
 from functools import cache
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -45,45 +45,6 @@ def environment() -> Environment:
     return env
 
 
-# The report's words, one file per part of the report; a macro's name is unique across them all.
-WORDING = ("text.j2", "figures.j2", "economics.j2", "business_case.j2", "tables.j2", "optimise.j2")
-
-
-@cache
-def wording() -> dict[str, Any]:
-    """Every wording macro by name, from all the WORDING templates; a name defined twice is an error."""
-    macros: dict[str, Any] = {}
-    for file in WORDING:
-        module = environment().get_template(file).module
-        for name in dir(module):
-            if name.startswith("_"):
-                continue
-            if name in macros:
-                raise ValueError(f"templates/{file}: the macro {name!r} is also defined in another wording template")
-            macros[name] = getattr(module, name)
-    return macros
-
-
-def say(macro_name: str, /, **values: Any) -> str:
-    """A sentence, caption or label of the report's wording (a macro of the WORDING templates) with these
-    values. The template's line breaks are only for reading it: the text comes on one line, except where
-    the macro writes a literal backslash-n (a figure title on two lines, say). A value is shown as given:
-    a description's line breaks or a Windows path's backslash-n are the reader's, not the template's."""
-    kept: dict[str, str] = {}
-
-    def keep(value: Any) -> Any:
-        if isinstance(value, str | PurePath) and re.search(r"\s\s|\n|\\n", str(value)):
-            kept[token := f"\x00{len(kept)}\x00"] = str(value)
-            return token
-        return value
-
-    text = " ".join(str(wording()[macro_name](**{k: keep(v) for k, v in values.items()})).split())
-    text = re.sub(r" ?\\n ?", "\n", text)
-    for token, value in kept.items():
-        text = text.replace(token, value)
-    return text
-
-
 def anchor(text: str, taken: set[str]) -> str:
     """A unique id for a heading (for the contents' links)."""
     base = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "section"
@@ -114,4 +75,4 @@ def to_markdown(blocks: list[Any], fig_dir_name: str = "figures") -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-__all__ = ["anchor", "environment", "say", "to_html", "to_markdown"]
+__all__ = ["anchor", "environment", "to_html", "to_markdown"]

@@ -14,13 +14,14 @@ import pandas as pd
 
 from ..outcomes import OUT
 from ..parameters import CONFIDENCE
+from ..wording import say
 from . import fairness, tables
 from .business_case import blocks as business_case_blocks
 from .business_case import economics_scenarios, is_psa, not_psa_warning
 from .data import RunData
 from .figures import Figure
 from .labels import digits_for, fmt, fmt_interval, scenario_label, target_label
-from .pages import say, to_html, to_markdown
+from .pages import to_html, to_markdown
 
 
 @dataclass
@@ -57,7 +58,7 @@ def outline(d: RunData, figs: list[Figure]) -> list[Block]:
         say("fact_projection", first=d.years[0] if d.years else "", last=d.years[-1] if d.years else "",
             whole=d.whole),
         say("fact_scenarios", comparator=d.comparator, scenarios=", ".join(scenario_label(s) for s in d.scenarios)),
-        say("fact_replicates", replicates="" if d.replicates is None else str(d.replicates),
+        say("fact_replicates", replicates=d.replicates,
             share=f"{d.scale:.0%}" if d.scale is not None else "", scale=f"{d.scale:g}" if d.scale is not None else "",
             factor=f"{1 / d.scale:.3g}" if d.scale_up and d.scale else ""),
         say("fact_when", finished=d.manifest.get("finished") or d.manifest.get("created"),

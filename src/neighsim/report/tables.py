@@ -13,9 +13,9 @@ import pandas as pd
 
 from ..outcomes import OUT
 from ..parameters import CONFIDENCE
+from ..wording import say
 from .data import RunData
 from .labels import CAUSE_OUTCOMES, COMPARISON_SUFFIXES, is_money, scenario_label, stratum_label
-from .pages import say
 
 
 @dataclass(frozen=True)
