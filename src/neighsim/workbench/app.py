@@ -264,18 +264,23 @@ def toggle_neighbourhood(name: str) -> None:
 
 
 # --- background work -------------------------------------------------------------------------------------
+def _follow(job: Any, task: Any, status: solara.Reactive[str]) -> dict[str, Any]:
+    """Show a background job's progress on its task's bar and in a status line until it is done; its result."""
+    while not job.done():
+        fraction, what = job.progress()
+        task.progress = round(100 * fraction, 1)
+        status.set(what[:1].upper() + what[1:] + " ...")
+        time.sleep(0.25)
+    return job.result()
+
+
 @solara.lab.task
 def run_task(request: RunRequest) -> dict[str, Any]:
     """Submit the run (or find it in the cache) and follow its progress until it is done."""
     try:
         wb = workbench()
         job = wb.run(request)
-        while not job.done():
-            fraction, what = job.progress()
-            run_task.progress = round(100 * fraction, 1)
-            status.set(what[:1].upper() + what[1:] + " ...")
-            time.sleep(0.25)
-        res = job.result()
+        res = _follow(job, run_task, status)
         if not res.get("ok"):
             messages.set(res.get("errors") or ["the run failed"])
             status.set("")
@@ -365,12 +370,7 @@ def optimise_task(request: OptimiseRequest) -> dict[str, Any]:
     """Submit the optimisation (or find it in the cache) and follow its progress until it is done."""
     try:
         job = workbench().optimise(request)
-        while not job.done():
-            fraction, what = job.progress()
-            optimise_task.progress = round(100 * fraction, 1)
-            opt_status.set(what[:1].upper() + what[1:] + " ...")
-            time.sleep(0.25)
-        res = job.result()
+        res = _follow(job, optimise_task, opt_status)
         if not res.get("ok"):
             opt_messages.set(res.get("errors") or ["the optimisation failed"])
             opt_status.set("")
